@@ -1,0 +1,127 @@
+"""Shared helpers for the benchmark scripts in this folder.
+
+Not a benchmark itself. Provides:
+
+* ``add_repo_to_path()`` -- make ``import convnet`` find the package in this repository
+  when it is not installed.
+* ``median_time(fn, repeats, warmup=1, setup=None)`` -- median wall time in seconds of
+  ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs, using ``time.perf_counter``.
+  ``setup()`` (if given) runs before every call, outside the timed region.
+* ``geomean(values)`` -- geometric mean, ignoring ``None``/NaN/non-positive entries.
+* ``import_torch(num_threads=2)`` -- the ``torch`` module with its thread count set, or
+  ``None`` (with a note on stderr) when torch cannot be imported.
+* ``settle(seconds=0.2)`` -- short sleep before a timed block, so idle worker threads
+  left spinning by the previous library (OpenBLAS, OpenMP) stop competing for cores.
+* ``machine_note()`` -- one line with the CPU count and load average, to print with results
+  (timings on a loaded machine are noisy).
+* ``format_table(headers, rows)`` / ``print_table(headers, rows)`` -- plain-text table;
+  ``None``/NaN cells print as ``-``, floats with ``floatfmt`` (default 2 decimals).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from typing import Callable, Iterable, Optional, Sequence
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def add_repo_to_path() -> str:
+    """Put the repository root first on ``sys.path`` (idempotent); return it."""
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    return REPO_ROOT
+
+
+def median_time(
+    fn: Callable[[], object],
+    repeats: int = 5,
+    warmup: int = 1,
+    setup: Optional[Callable[[], object]] = None,
+) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` timed runs after ``warmup`` runs."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    for _ in range(warmup):
+        if setup is not None:
+            setup()
+        fn()
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def settle(seconds: float = 0.2) -> None:
+    """Sleep briefly so worker threads of the previously timed library go idle."""
+    time.sleep(seconds)
+
+
+def machine_note() -> str:
+    """CPU count and 1/5/15-minute load average (where the OS provides it)."""
+    note = f"{os.cpu_count()} CPUs"
+    try:
+        la = os.getloadavg()
+        note += f", load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"
+    except (AttributeError, OSError):
+        pass
+    return note
+
+
+def geomean(values: Iterable[Optional[float]]) -> Optional[float]:
+    """Geometric mean of the positive finite values; ``None`` if there are none."""
+    vals = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not vals:
+        return None
+    return math.exp(sum(math.log(v) for v in vals) / len(vals))
+
+
+def import_torch(num_threads: int = 2):
+    """Return ``torch`` with ``torch.set_num_threads(num_threads)``, or ``None`` if absent."""
+    try:
+        import torch  # noqa: WPS433 (optional dependency)
+    except Exception as exc:  # ImportError, or a broken install
+        print(f"note: torch not available ({exc.__class__.__name__}: {exc}); "
+              "skipping the torch column", file=sys.stderr)
+        return None
+    torch.set_num_threads(num_threads)
+    return torch
+
+
+def _cell(value, floatfmt: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "-"
+        return format(value, floatfmt)
+    return str(value)
+
+
+def format_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    floatfmt: str = ".2f",
+) -> str:
+    """Plain-text table: first column left-aligned, the rest right-aligned."""
+    cells = [[str(h) for h in headers]] + [[_cell(v, floatfmt) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(r):
+        parts = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+        return "  ".join(parts).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
+
+
+def print_table(headers, rows, floatfmt: str = ".2f") -> None:
+    print(format_table(headers, rows, floatfmt))

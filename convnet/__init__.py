@@ -1,0 +1,15 @@
+"""convnet: convolutional networks in NumPy, with the maths of the lecture notes made exact.
+
+Example:
+    >>> import convnet
+    >>> import convnet.functional as F
+    >>> x = convnet.tensor([[[0., 1., 2., 3., 2.]]], requires_grad=True)
+    >>> y = F.conv1d(x, [[[-1., 2., -1.]]], padding='same')
+    >>> y.sum().backward()
+"""
+
+from .tensor import Tensor, is_grad_enabled, no_grad, tensor
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "tensor", "no_grad", "is_grad_enabled", "__version__"]

@@ -1,0 +1,186 @@
+"""Convolution (cross-correlation, as in every deep-learning framework) in 1, 2 or 3 dims.
+
+Forward, for output channel ``o`` in group ``g`` and output position ``p``::
+
+    y[n, o, p] = bias + sum_{c, i} w[o, c, i] * x_pad[n, g * C_g + c, p * stride + i * dilation]
+
+computed as one matrix product per group on the im2col matrix (``y = W @ cols``).
+Backward, with ``dy`` shaped like ``y`` (seed 001 eqs. for dW and dA, seed 003)::
+
+    dW   = dy @ cols.T            (every window where a weight was used)
+    dcol = W.T @ dy  -> col2im    (a transposed convolution of dy with W)
+    db   = dy summed over batch and positions (tied) or over the batch (untied)
+
+The kernels take a :class:`ConvSpec` made once at the public boundary by
+:func:`conv_spec`, which validates every argument.
+
+Example:
+    >>> import numpy as np
+    >>> x = np.arange(5.).reshape(1, 1, 5)
+    >>> w = np.array([1., 1., 1.]).reshape(1, 1, 3)
+    >>> spec = conv_spec(x.shape, x.dtype, w.shape, stride=2, padding='same')
+    >>> forward(x, w, None, spec)[0]
+    array([[[1., 6., 7.]]])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .padding import PADDING_MODES, Pairs, check_padding_fits, pad, pad_backward
+from .windows import col2im, im2col, output_size, resolve_padding, to_tuple
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """Validated hyperparameters and shapes of one convolution call."""
+
+    input_shape: tuple[int, ...]      # (N, C_in, *spatial)
+    weight_shape: tuple[int, ...]     # (C_out, C_in / groups, *kernel_size)
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: Pairs                    # one (before, after) pair per spatial dim
+    padding_mode: str
+    groups: int
+    out_sizes: tuple[int, ...]
+    bias: str                         # 'none', 'tied' or 'untied'
+
+    @property
+    def kernel_size(self) -> tuple[int, ...]:
+        return self.weight_shape[2:]
+
+    @property
+    def padded_shape(self) -> tuple[int, ...]:
+        return self.input_shape[:2] + tuple(
+            n + b + a for n, (b, a) in zip(self.input_shape[2:], self.padding))
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.input_shape[0], self.weight_shape[0]) + self.out_sizes
+
+
+def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1, padding=0,
+              dilation=1, groups=1, padding_mode="zeros", spatial_dims=None) -> ConvSpec:
+    """Validate a convolution's arguments and resolve its padding and output size.
+
+    Raises ValueError/TypeError naming the argument, the value and what was expected.
+    """
+    input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)
+    ndim = len(weight_shape) - 2 if spatial_dims is None else spatial_dims
+    if not np.issubdtype(np.dtype(input_dtype), np.floating):
+        raise TypeError(f"input: expected a floating-point array (float32 or float64), "
+                        f"got dtype {np.dtype(input_dtype)}")
+    if len(input_shape) != ndim + 2:
+        raise ValueError(f"input: expected {ndim + 2} dims (N, C, {_spatial_names(ndim)}) for a "
+                         f"{ndim}-d convolution, got shape {input_shape}")
+    if len(weight_shape) != ndim + 2:
+        raise ValueError(f"weight: expected {ndim + 2} dims (out_channels, in_channels/groups, "
+                         f"*kernel_size), got shape {weight_shape}")
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    in_channels, out_channels = input_shape[1], weight_shape[0]
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups: must divide in_channels ({in_channels}) and out_channels "
+                         f"({out_channels}), got groups={groups}")
+    if weight_shape[1] * groups != in_channels:
+        raise ValueError(f"in_channels: input has {in_channels} channels but weight expects "
+                         f"{weight_shape[1] * groups} (weight.shape[1]={weight_shape[1]} x "
+                         f"groups={groups})")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}, "
+                         f"got {padding_mode!r}")
+    kernel_size = weight_shape[2:]
+    if any(k < 1 for k in kernel_size):
+        raise ValueError(f"kernel_size: every kernel dim must be >= 1, got {kernel_size}")
+    stride = to_tuple(stride, ndim, "stride")
+    dilation = to_tuple(dilation, ndim, "dilation")
+    in_sizes = input_shape[2:]
+    pairs = resolve_padding(padding, in_sizes, kernel_size, stride, dilation)
+    check_padding_fits(pairs, in_sizes, padding_mode)
+    out_sizes = []
+    for dim, (n, k, s, d, (b, a)) in enumerate(zip(in_sizes, kernel_size, stride, dilation, pairs)):
+        size = output_size(n, k, s, d, b, a)
+        if size < 1:
+            raise ValueError(f"kernel_size: kernel {kernel_size} (dilation {dilation}) is larger "
+                             f"than the padded input {tuple(i + p + q for i, (p, q) in zip(in_sizes, pairs))} "
+                             f"in spatial dim {dim}")
+        out_sizes.append(size)
+    out_sizes = tuple(out_sizes)
+    bias = "none"
+    if bias_shape is not None:
+        bias_shape = tuple(bias_shape)
+        if bias_shape == (out_channels,):
+            bias = "tied"
+        elif bias_shape == (out_channels,) + out_sizes:
+            bias = "untied"
+        else:
+            raise ValueError(f"bias: expected shape ({out_channels},) (tied, one per filter) or "
+                             f"{(out_channels,) + out_sizes} (untied, one per output unit), got "
+                             f"{bias_shape}")
+    return ConvSpec(input_shape, weight_shape, stride, dilation, pairs, padding_mode, groups,
+                    out_sizes, bias)
+
+
+def _spatial_names(ndim: int) -> str:
+    return {1: "L", 2: "H, W", 3: "D, H, W"}.get(ndim, "...")
+
+
+def _add_bias(y: np.ndarray, bias: np.ndarray | None, spec: ConvSpec) -> np.ndarray:
+    if bias is None:
+        return y
+    if spec.bias == "tied":
+        return y + bias.reshape((1, -1) + (1,) * len(spec.out_sizes))
+    return y + bias[None]
+
+
+def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+            spec: ConvSpec) -> tuple[np.ndarray, tuple]:
+    """Convolve ``x`` (N, C_in, *spatial) with ``weight``; returns ``(y, saved)``.
+
+    ``y`` has shape (N, C_out, *out_sizes); ``saved`` is what :func:`backward` needs.
+    """
+    groups = spec.groups
+    batch = x.shape[0]
+    out_channels = weight.shape[0]
+    x_padded = pad(x, spec.padding, spec.padding_mode)
+    cols = im2col(x_padded, spec.kernel_size, spec.stride, spec.dilation, spec.out_sizes)
+    cols = cols.reshape(groups, -1, cols.shape[1])
+    weight_matrix = weight.reshape(groups, out_channels // groups, -1)
+    y = np.matmul(weight_matrix, cols)                      # (G, C_out/G, N * L)
+    y = y.reshape((out_channels, batch) + spec.out_sizes)
+    y = np.moveaxis(y, 0, 1)                                # (N, C_out, *out), no copy
+    return _add_bias(y, bias, spec), (cols, weight_matrix)
+
+
+def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
+             need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
+    cols, weight_matrix = saved
+    groups = spec.groups
+    out_channels = spec.weight_shape[0]
+    # (N, C_out, *out) -> (G, C_out/G, N * L): free when dy is channel-major already
+    dy_matrix = np.moveaxis(dy, 1, 0).reshape(groups, out_channels // groups, -1)
+    dweight = np.matmul(dy_matrix, cols.transpose(0, 2, 1)).reshape(spec.weight_shape)
+
+    dbias = None
+    if spec.bias == "tied":
+        dbias = dy.sum(axis=(0,) + tuple(range(2, dy.ndim)))
+    elif spec.bias == "untied":
+        dbias = dy.sum(axis=0)
+
+    dx = None
+    if need_input_grad:
+        dcols = np.matmul(weight_matrix.transpose(0, 2, 1), dy_matrix)
+        dcols = dcols.reshape(-1, dcols.shape[-1])
+        dx_padded = col2im(dcols, spec.padded_shape, spec.kernel_size, spec.stride,
+                           spec.dilation, spec.out_sizes)
+        dx = pad_backward(dx_padded, spec.input_shape, spec.padding, spec.padding_mode)
+    return dx, dweight, dbias
+
+
+def multiply_adds(spec: ConvSpec) -> int:
+    """Multiply-accumulate count of the forward pass (for summaries and benchmarks)."""
+    return (math.prod(spec.output_shape) * spec.weight_shape[1] * math.prod(spec.kernel_size))

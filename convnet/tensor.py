@@ -1,0 +1,349 @@
+"""Tensor and reverse-mode automatic differentiation.
+
+A :class:`Tensor` wraps a NumPy array. Every operation on tensors that require
+gradients records its inputs and a ``backward`` closure that maps the gradient of
+its output to the gradients of its inputs. :meth:`Tensor.backward` walks that graph
+in reverse topological order, summing the gradients that flow into each node, and
+accumulates the result in the ``.grad`` of leaf tensors (like PyTorch).
+
+New differentiable operations are added with :func:`record` and never by changing
+this engine::
+
+    def double(x):
+        return record(x.data * 2, (x,), lambda grad: (grad * 2,))
+
+Example:
+    >>> import convnet
+    >>> w = convnet.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> w.grad
+    array([2., 4., 6.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+DEFAULT_DTYPE = np.float32
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager in which operations record no graph (inference, updates).
+
+    Example:
+        >>> import convnet
+        >>> w = convnet.tensor([1.0], requires_grad=True)
+        >>> with convnet.no_grad():
+        ...     y = w * 2
+        >>> y.requires_grad
+        False
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record the graph (False inside :func:`no_grad`)."""
+    return _grad_enabled
+
+
+def as_array(value, dtype=None) -> np.ndarray:
+    """``value`` (Tensor, array, list or scalar) as a floating-point ndarray.
+
+    Python scalars and lists become float32; floating arrays keep their dtype;
+    integer and boolean arrays become float32.
+    """
+    if isinstance(value, Tensor):
+        value = value.data
+    array = np.asarray(value, dtype=dtype)
+    if dtype is None and not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(DEFAULT_DTYPE)
+    if dtype is None and not isinstance(value, np.ndarray) and array.dtype == np.float64:
+        array = array.astype(DEFAULT_DTYPE)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Args:
+        data: array-like; floating arrays keep their dtype, everything else
+            becomes float32.
+        requires_grad: whether gradients with respect to this tensor are wanted.
+
+    Example:
+        >>> import convnet
+        >>> x = convnet.Tensor([[1.0, 2.0]], requires_grad=True)
+        >>> (x @ x.T).backward()
+        >>> x.grad
+        array([[2., 4.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "__weakref__")
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False):
+        self.data = as_array(data)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Callable | None = None
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._backward is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data, cut from the graph."""
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        return f"tensor({body}{grad})"
+
+    # --------------------------------------------------------------- backward
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) * ``grad`` into every leaf's ``.grad``.
+
+        Args:
+            grad: upstream gradient with this tensor's shape; may be omitted only
+                when the tensor has one element (a loss), where it defaults to 1.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph "
+                               "(was it computed under no_grad(), or from inputs without "
+                               "requires_grad=True?)")
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward(): grad must be given for a tensor of shape "
+                                 f"{self.shape}; it may be omitted only for one element")
+            grad = np.ones_like(self.data)
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
+
+        order = _topological_order(self)
+        grads: dict[int, np.ndarray] = {id(self): grad}
+        for node in reversed(order):
+            node_grad = grads.pop(id(node), None)
+            if node_grad is None:
+                continue
+            if node._backward is None:
+                node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
+                continue
+            for parent, parent_grad in zip(node._parents, node._backward(node_grad)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+
+    # -------------------------------------------------------------- operators
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops().sub(other, self)
+
+    def __mul__(self, other):
+        return _ops().mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops().mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops().div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().div(other, self)
+
+    def __neg__(self):
+        return _ops().neg(self)
+
+    def __pow__(self, exponent):
+        return _ops().power(self, exponent)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __getitem__(self, index):
+        return _ops().getitem(self, index)
+
+    # comparisons give plain boolean arrays: they have no gradient
+    def __lt__(self, other):
+        return self.data < as_array(other)
+
+    def __le__(self, other):
+        return self.data <= as_array(other)
+
+    def __gt__(self, other):
+        return self.data > as_array(other)
+
+    def __ge__(self, other):
+        return self.data >= as_array(other)
+
+    # ---------------------------------------------------------------- methods
+    def sum(self, dim=None, keepdim: bool = False):
+        return _ops().sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return _ops().mean(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim: bool = False):
+        return _ops().amax(self, dim, keepdim)
+
+    def reshape(self, *shape):
+        return _ops().reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
+                              else shape)
+
+    def view(self, *shape):
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _ops().flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims):
+        return _ops().permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
+                              else dims)
+
+    def transpose(self, dim0: int, dim1: int):
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return _ops().permute(self, dims)
+
+    @property
+    def T(self):
+        return _ops().permute(self, tuple(reversed(range(self.ndim))))
+
+    def exp(self):
+        return _ops().exp(self)
+
+    def log(self):
+        return _ops().log(self)
+
+    def sqrt(self):
+        return _ops().sqrt(self)
+
+    def abs(self):
+        return _ops().abs(self)
+
+    def relu(self):
+        return _ops().relu(self)
+
+    def tanh(self):
+        return _ops().tanh(self)
+
+    def sigmoid(self):
+        return _ops().sigmoid(self)
+
+
+def _ops():
+    # imported late: tensor_ops builds on this module
+    from . import tensor_ops
+    return tensor_ops
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Nodes reachable from ``root`` that require grad, each after all of its parents."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Callable) -> Tensor:
+    """Wrap ``data`` as the output of an operation on ``parents``.
+
+    ``backward(grad)`` must return one gradient (or None) per parent, each shaped
+    like that parent. Parents that are not Tensors (arrays, numbers) are ignored.
+    The graph is recorded only when gradients are enabled and a parent requires them.
+    """
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    parents = tuple(parents)
+    needs_grad = _grad_enabled and any(isinstance(p, Tensor) and p.requires_grad for p in parents)
+    out.requires_grad = needs_grad
+    if needs_grad:
+        out._parents = tuple(p if isinstance(p, Tensor) else _CONSTANT for p in parents)
+        out._backward = backward
+    else:
+        out._parents = ()
+        out._backward = None
+    return out
+
+
+_CONSTANT = Tensor(np.zeros((), dtype=DEFAULT_DTYPE))
+
+
+def tensor(data, requires_grad: bool = False) -> Tensor:
+    """Create a :class:`Tensor` (the ``torch.tensor`` of convnet).
+
+    Example:
+        >>> import convnet
+        >>> convnet.tensor([[1, 2], [3, 4]]).shape
+        (2, 2)
+    """
+    return Tensor(data, requires_grad=requires_grad)
