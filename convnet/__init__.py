@@ -8,8 +8,11 @@ Example:
     >>> y.sum().backward()
 """
 
+from . import random
+from .random import manual_seed
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "tensor", "no_grad", "is_grad_enabled", "__version__"]
+__all__ = ["Tensor", "tensor", "no_grad", "is_grad_enabled", "manual_seed", "random",
+           "__version__"]

@@ -87,6 +87,8 @@ def matmul(a, b) -> Tensor:
     out = x @ y
 
     def backward(g):
+        if x.ndim == 1 and y.ndim == 1:  # inner product: g is a scalar
+            return g * y, g * x
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
         g2 = g

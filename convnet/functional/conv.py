@@ -1,58 +1,28 @@
-"""Differentiable operations on Tensors, named and shaped like ``torch.nn.functional``.
-
-Each function validates its arguments once, runs a pure-NumPy kernel from
-:mod:`convnet.ops` and records the matching backward kernel on the autograd tape.
-Inputs may be Tensors or NumPy arrays.
-
-Example:
-    >>> import numpy as np, convnet
-    >>> import convnet.functional as F
-    >>> x = convnet.tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
-    >>> w = convnet.tensor(np.ones((2, 1, 3, 3)))
-    >>> F.conv2d(x, w, padding='same').shape
-    (1, 2, 4, 4)
-"""
+"""Convolution on Tensors: ``conv1d``, ``conv2d``, ``conv3d`` (torch names and semantics)."""
 
 from __future__ import annotations
 
-import numpy as np
+from ..ops import conv as conv_ops
+from ..tensor import record
+from ._arrays import array_of, floating_input, requires_grad
 
-from .ops import conv as conv_ops
-from .tensor import Tensor, as_array, record
-
-
-def _array(value, name: str):
-    if isinstance(value, Tensor):
-        return value.data
-    try:
-        return as_array(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name}: expected a Tensor or array, got {type(value).__name__}") from error
+__all__ = ["conv1d", "conv2d", "conv3d"]
 
 
 def _conv(spatial_dims, input, weight, bias, stride, padding, dilation, groups, padding_mode):
-    x = input.data if isinstance(input, Tensor) else _checked_input(input)
-    w = _array(weight, "weight")
-    b = None if bias is None else _array(bias, "bias")
+    x = floating_input(input)
+    w = array_of(weight, "weight")
+    b = None if bias is None else array_of(bias, "bias")
     spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape,
                               stride, padding, dilation, groups, padding_mode,
                               spatial_dims=spatial_dims)
     y, saved = conv_ops.forward(x, w, b, spec)
-    input_needs_grad = isinstance(input, Tensor) and input.requires_grad
+    input_needs_grad = requires_grad(input)
 
     def backward(dy):
-        dx, dw, db = conv_ops.backward(dy, saved, spec, need_input_grad=input_needs_grad)
-        return dx, dw, db
+        return conv_ops.backward(dy, saved, spec, need_input_grad=input_needs_grad)
 
     return record(y, (input, weight, bias), backward)
-
-
-def _checked_input(value):
-    """An ndarray input must already be floating point (as torch); lists become float32."""
-    if isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating):
-        raise TypeError(f"input: expected a floating-point array (float32 or float64), "
-                        f"got dtype {value.dtype}; convert it with .astype(np.float32)")
-    return _array(value, "input")
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,

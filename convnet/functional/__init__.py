@@ -1,0 +1,32 @@
+"""Differentiable operations on Tensors, named and shaped like ``torch.nn.functional``.
+
+Each function validates its arguments once, runs a pure-NumPy kernel from
+:mod:`convnet.ops` and records the matching backward kernel on the autograd tape.
+Inputs may be Tensors or NumPy arrays. One module per family:
+
+- :mod:`convnet.functional.conv`: convolution
+- :mod:`convnet.functional.pool`: max, average, Lp, adaptive and channel (maxout) pooling
+- :mod:`convnet.functional.activation`: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
+- :mod:`convnet.functional.loss`: cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
+- :mod:`convnet.functional.layers`: linear, flatten, dropout, batch_norm
+- :mod:`convnet.functional.shape`: pad, interpolate, cat, stack
+
+Example:
+    >>> import numpy as np, convnet
+    >>> import convnet.functional as F
+    >>> x = convnet.tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
+    >>> w = convnet.tensor(np.ones((2, 1, 3, 3)))
+    >>> F.conv2d(x, w, padding='same').shape
+    (1, 2, 4, 4)
+"""
+
+from . import activation, conv, layers, loss, pool, shape
+from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+
+__all__ = (activation.__all__ + conv.__all__ + layers.__all__ + loss.__all__ + pool.__all__
+           + shape.__all__)

@@ -1,0 +1,3 @@
+"""Losses on Tensors (torch.nn.functional names and semantics)."""
+
+__all__: list[str] = []

@@ -1,0 +1,105 @@
+"""Activation functions as NumPy forward/backward pairs (no Tensor, no state).
+
+Every ``*_forward`` returns ``(y, saved)``; the matching ``*_backward(dy, saved)``
+returns the gradient with respect to the input, shaped and typed like it.
+
+==================  =====================================  ==================================
+name                forward                                backward (``dy`` upstream)
+==================  =====================================  ==================================
+``relu``            ``max(x, 0)``                          ``dy * (x > 0)``
+``leaky_relu``      ``x if x > 0 else slope * x``          ``dy if x > 0 else slope * dy``
+``sigmoid``         ``1 / (1 + exp(-x))``                  ``dy * y * (1 - y)``
+``tanh``            ``tanh(x)``                            ``dy * (1 - y**2)``
+``softmax``         ``exp(x - m) / sum exp(x - m)``        ``y * (dy - sum(dy * y))``
+``log_softmax``     ``x - m - log sum exp(x - m)``         ``dy - exp(y) * sum(dy)``
+==================  =====================================  ==================================
+
+``m`` is the maximum along the softmax dimension: subtracting it changes nothing
+mathematically and keeps ``exp`` from overflowing (the notes' softmax layer, made stable).
+
+Example:
+    >>> import numpy as np
+    >>> y, saved = softmax_forward(np.array([[1000., 1000.]]), dim=1)
+    >>> y
+    array([[0.5, 0.5]])
+    >>> softmax_backward(np.array([[1., 0.]]), saved)
+    array([[ 0.25, -0.25]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def relu_forward(x: np.ndarray):
+    """``max(x, 0)``; the gradient at 0 is 0 (as torch)."""
+    positive = x > 0
+    return np.maximum(x, x.dtype.type(0)), positive
+
+
+def relu_backward(dy: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    return np.where(positive, dy, np.zeros((), dtype=dy.dtype))
+
+
+def leaky_relu_forward(x: np.ndarray, negative_slope: float):
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    positive = x > 0
+    slope = x.dtype.type(negative_slope)
+    return np.where(positive, x, x * slope), (positive, slope)
+
+
+def leaky_relu_backward(dy: np.ndarray, saved) -> np.ndarray:
+    positive, slope = saved
+    return np.where(positive, dy, dy * slope)
+
+
+def sigmoid_forward(x: np.ndarray):
+    """Logistic function, computed from ``exp(-|x|)`` so it never overflows."""
+    small = np.exp(-np.abs(x))
+    one = x.dtype.type(1)
+    y = np.where(x >= 0, one / (one + small), small / (one + small))
+    return y, y
+
+
+def sigmoid_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return dy * y * (1 - y)
+
+
+def tanh_forward(x: np.ndarray):
+    y = np.tanh(x)
+    return y, y
+
+
+def tanh_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return dy * (1 - y * y)
+
+
+def _shifted(x: np.ndarray, dim: int) -> np.ndarray:
+    peak = np.max(x, axis=dim, keepdims=True)
+    # an all -inf row would give -inf - -inf = nan; shift it by 0 instead (torch gives nan too
+    # for softmax of all -inf, which the division below reproduces)
+    return x - np.where(np.isfinite(peak), peak, np.zeros((), dtype=x.dtype))
+
+
+def softmax_forward(x: np.ndarray, dim: int):
+    """``exp(x) / sum(exp(x))`` along ``dim``, with the maximum subtracted first."""
+    exps = np.exp(_shifted(x, dim))
+    y = exps / np.sum(exps, axis=dim, keepdims=True)
+    return y, (y, dim)
+
+
+def softmax_backward(dy: np.ndarray, saved) -> np.ndarray:
+    y, dim = saved
+    return y * (dy - np.sum(dy * y, axis=dim, keepdims=True))
+
+
+def log_softmax_forward(x: np.ndarray, dim: int):
+    """``x - log(sum(exp(x)))`` along ``dim``, computed as ``s - log(sum(exp(s)))``, ``s = x - max``."""
+    shifted = _shifted(x, dim)
+    y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    return y, (y, dim)
+
+
+def log_softmax_backward(dy: np.ndarray, saved) -> np.ndarray:
+    y, dim = saved
+    return dy - np.exp(y) * np.sum(dy, axis=dim, keepdims=True)
