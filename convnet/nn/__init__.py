@@ -1,0 +1,32 @@
+"""Layers with parameters and state, named and constructed like ``torch.nn``.
+
+Example:
+    >>> import convnet.nn as nn
+    >>> nn.Sequential(nn.Conv2d(3, 8, 3, padding='same'), nn.ReLU(), nn.MaxPool2d(3, 2, padding='same'))
+    Sequential(
+      (0): Conv2d([8 | 3x3 s 1], in_channels=3, padding='same')
+      (1): ReLU()
+      (2): MaxPool2d([3x3 s 2], padding='same')
+    )
+"""
+
+from . import init
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleList, Sequential
+from .conv import Conv1d, Conv2d, Conv3d
+from .linear import Flatten, Identity, Linear
+from .module import Module, Parameter
+from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
+                   AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
+                   LPPool1d, LPPool2d, LPPool3d, MaxPool1d, MaxPool2d, MaxPool3d, Maxout)
+from .regularization import BatchNorm1d, BatchNorm2d, Dropout, Upsample
+
+__all__ = [
+    "init", "Module", "Parameter", "Sequential", "ModuleList",
+    "Conv1d", "Conv2d", "Conv3d", "Linear", "Flatten", "Identity",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "LPPool1d", "LPPool2d", "LPPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Maxout",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+    "Dropout", "BatchNorm1d", "BatchNorm2d", "Upsample",
+]

@@ -1,0 +1,150 @@
+"""Weight initialisation, in place, with PyTorch's names, formulas and defaults.
+
+Every function draws from ``rng`` (a NumPy Generator or an int seed) or, when it is
+None, from the library generator that :func:`convnet.manual_seed` reseeds, so a run
+repeats exactly.
+
+Fans of a weight of shape (out, in, *kernel): ``fan_in = in * prod(kernel)``,
+``fan_out = out * prod(kernel)``.
+
+- ``kaiming_uniform_`` (He): U(-b, b), ``b = gain * sqrt(3 / fan)``, gain ``sqrt(2 / (1 + a^2))``
+- ``kaiming_normal_``: N(0, (gain / sqrt(fan))^2)
+- ``xavier_uniform_`` (Glorot): U(-b, b), ``b = gain * sqrt(6 / (fan_in + fan_out))``
+- ``xavier_normal_``: N(0, gain^2 * 2 / (fan_in + fan_out))
+- ``notes_uniform_``: U(-b, b), ``b = sqrt(2 / fan_in)``, the lecture homework's rule
+- ``default_conv_linear_``: what ``Conv*d`` and ``Linear`` do on construction, as PyTorch
+  (``kaiming_uniform_(a=sqrt(5))``, i.e. ``b = 1 / sqrt(fan_in)``, and the bias U(-b, b))
+
+Example:
+    >>> import numpy as np, convnet.nn as nn
+    >>> w = nn.Parameter(np.empty((64, 3, 3, 3), dtype=np.float32))
+    >>> _ = nn.init.kaiming_normal_(w, nonlinearity='relu', rng=0)
+    >>> round(float(w.data.std()), 1)
+    0.3
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..random import resolve_rng
+
+__all__ = ["calculate_gain", "fan_in_and_fan_out", "uniform_", "normal_", "constant_", "zeros_",
+           "ones_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
+           "notes_uniform_", "default_conv_linear_"]
+
+
+def _array(tensor) -> np.ndarray:
+    return tensor.data if hasattr(tensor, "data") and not isinstance(tensor, np.ndarray) else tensor
+
+
+def calculate_gain(nonlinearity: str = "leaky_relu", param: float | None = None) -> float:
+    """Recommended gain for a nonlinearity (PyTorch's table).
+
+    Example:
+        >>> calculate_gain('relu') == 2 ** 0.5
+        True
+    """
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"nonlinearity: unknown {nonlinearity!r}; expected linear, sigmoid, tanh, "
+                     f"relu, leaky_relu or selu")
+
+
+def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight shaped (out, in, *kernel) or (out, in)."""
+    if len(shape) < 2:
+        raise ValueError(f"tensor: fans need at least 2 dims, got shape {tuple(shape)}")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fill(tensor, values: np.ndarray):
+    array = _array(tensor)
+    array[...] = values.astype(array.dtype, copy=False)
+    return tensor
+
+
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
+    """Fill with U(a, b)."""
+    return _fill(tensor, resolve_rng(rng).uniform(a, b, size=_array(tensor).shape))
+
+
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, rng=None):
+    """Fill with N(mean, std^2)."""
+    return _fill(tensor, resolve_rng(rng).normal(mean, std, size=_array(tensor).shape))
+
+
+def constant_(tensor, value: float):
+    """Fill with ``value``."""
+    _array(tensor)[...] = value
+    return tensor
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def _fan(shape, mode: str) -> int:
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode: expected 'fan_in' or 'fan_out', got {mode!r}")
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", rng=None):
+    """He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(_array(tensor).shape, mode))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", rng=None):
+    """He normal: N(0, (gain / sqrt(fan))^2)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(_array(tensor).shape, mode))
+    return normal_(tensor, 0.0, std, rng)
+
+
+def xavier_uniform_(tensor, gain: float = 1.0, rng=None):
+    """Glorot uniform: U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = fan_in_and_fan_out(_array(tensor).shape)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def xavier_normal_(tensor, gain: float = 1.0, rng=None):
+    """Glorot normal: N(0, gain^2 * 2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fan_in_and_fan_out(_array(tensor).shape)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+
+
+def notes_uniform_(tensor, rng=None):
+    """The lecture homework's rule: U(-sqrt(2 / fan_in), sqrt(2 / fan_in))."""
+    bound = math.sqrt(2.0 / fan_in_and_fan_out(_array(tensor).shape)[0])
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def default_conv_linear_(weight, bias=None, rng=None):
+    """PyTorch's construction-time init of Conv and Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    rng = resolve_rng(rng)
+    kaiming_uniform_(weight, a=math.sqrt(5), rng=rng)
+    if bias is not None:
+        bound = 1 / math.sqrt(fan_in_and_fan_out(_array(weight).shape)[0])
+        uniform_(bias, -bound, bound, rng)
