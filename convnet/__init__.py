@@ -11,8 +11,11 @@ Example:
 from . import random
 from .random import manual_seed
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
+from . import functional, nn, optim  # noqa: E402  (after tensor: they build on it)
+from .summary import summary
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "no_grad", "is_grad_enabled", "manual_seed", "random",
+           "functional", "nn", "optim", "summary",
            "__version__"]

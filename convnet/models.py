@@ -1,0 +1,187 @@
+"""Models by name, and any architecture written in the notes' notation.
+
+Grammar (tokens separated by spaces; case-insensitive)::
+
+    [N|KxK]  [N|KxK sS]  [N|KxK sS valid|same|full|pP]   conv: N filters of KxK, stride S
+                                                         (default s1, padding 'same': the
+                                                         notes' out = (in - 1) // S + 1)
+    maxpool  maxpool[KxK sS]  avgpool[KxK sS]            pooling ('same' padding, -inf for max;
+                                                         default 2x2 s2)
+    gap | gmp                                            global average / max pooling
+    relu | tanh | sigmoid | leakyrelu                    activations
+    bn                                                   batch normalisation (of the last conv/fc)
+    dropout | dropoutP                                   dropout, P in (0, 1) (default 0.5)
+    flatten                                              explicit flatten (fc adds one if needed)
+    fcN                                                  fully connected layer with N outputs
+
+Example: ``[32|5x5 s1] relu maxpool[2x2 s2] [64|5x5] relu maxpool[2x2 s2] fc128 relu fc10``.
+
+Input channels and sizes come from the data, so ``fc`` layers know their fan-in.
+A malformed string raises :class:`ArchError` pointing at the bad token.
+
+Example:
+    >>> model = build_model("[8|3x3] relu maxpool fc10", input_shape=(1, 8, 8))
+    >>> model
+    Sequential(
+      (0): Conv2d([8 | 3x3 s 1], in_channels=1, padding='same')
+      (1): ReLU()
+      (2): MaxPool2d([2x2 s 2], padding='same')
+      (3): Flatten(start_dim=1, end_dim=-1)
+      (4): Linear(in_features=128, out_features=10, bias=True)
+    )
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import nn
+from .ops.windows import output_size, resolve_padding
+
+MODELS = {
+    # the default for `convnet train` on the 8x8 digits
+    "digits-cnn": "[16|3x3] relu [32|3x3] relu maxpool[2x2 s2] [64|3x3] relu gap fc{classes}",
+    # LeNet-5 style (on 28x28 inputs 'same' padding plays the role of LeNet's 32x32 canvas)
+    "lenet": "[6|5x5] relu maxpool[2x2 s2] [16|5x5 valid] relu maxpool[2x2 s2] "
+             "fc120 relu fc84 relu fc{classes}",
+    # the Fashion-MNIST default: two 5x5 conv layers, wider than LeNet
+    "fashion-cnn": "[32|5x5] relu maxpool[2x2 s2] [64|5x5] relu maxpool[2x2 s2] "
+                   "fc128 relu fc{classes}",
+    # the notes' homework CIFAR net: four [conv 3x3 s1 -> relu -> maxpool 3 s2]
+    "uwnet-cifar": "[8|3x3 s1] relu maxpool[3x3 s2] [16|3x3 s1] relu maxpool[3x3 s2] "
+                   "[32|3x3 s1] relu maxpool[3x3 s2] [64|3x3 s1] relu maxpool[3x3 s2] fc{classes}",
+    # the fully connected baseline that shows why convolution helps (seed 003: 784-100-10)
+    "mlp": "fc100 relu fc{classes}",
+}
+
+
+class ArchError(ValueError):
+    """A malformed architecture string; the message points at the bad token."""
+
+
+def describe_models() -> str:
+    """One line per named model with its architecture string."""
+    return "\n".join(f"{name:<12} {arch.format(classes='<classes>')}" for name, arch in MODELS.items())
+
+
+_CONV = re.compile(r"\[(\d+)\|(\d+)(?:x(\d+))?((?:\s+\S+)*)\]$")
+_POOL = re.compile(r"(maxpool|avgpool)(?:\[(\d+)(?:x(\d+))?(?:\s+s(\d+))?\])?$")
+
+
+def _tokens(arch: str) -> list[tuple[str, int]]:
+    """Tokens (bracketed groups kept whole, spaces around '|' and inside brackets removed,
+    lower case), each with its column in ``arch``."""
+    tokens = []
+    for match in re.finditer(r"\S*\[[^\]]*\]|\S+", arch):
+        text = re.sub(r"\s*\|\s*", "|", match.group().lower())
+        text = re.sub(r"\[\s+", "[", re.sub(r"\s+\]", "]", text))
+        tokens.append((text, match.start()))
+    return tokens
+
+
+def _error(arch: str, column: int, token: str, why: str) -> ArchError:
+    return ArchError(f"arch: {why}, at token {token!r} (column {column + 1} of {arch!r})")
+
+
+def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int | None = None,
+                rng=None) -> nn.Sequential:
+    """A :class:`convnet.nn.Sequential` from a model name or an architecture string.
+
+    Args:
+        arch: a name in :data:`MODELS` or a string in the grammar above.
+        input_shape: (C, H, W) of one input image.
+        num_classes: fills ``{classes}`` in named models.
+        rng: Generator or seed for the initial weights.
+    """
+    if arch in MODELS:
+        if num_classes is None:
+            raise ValueError(f"num_classes: model {arch!r} needs the number of classes")
+        arch = MODELS[arch].format(classes=num_classes)
+    if not isinstance(arch, str) or not arch.strip():
+        raise ArchError(f"arch: expected a model name ({', '.join(MODELS)}) or an architecture "
+                        f"string, got {arch!r}")
+    channels, height, width = input_shape
+    layers, flat = [], False
+    last_width = None  # channels or features of the last parameterised layer (for bn)
+    for token, column in _tokens(arch):
+        conv = _CONV.match(token)
+        pool = _POOL.match(token)
+        if conv:
+            if flat:
+                raise _error(arch, column, token, "a conv layer cannot follow a flattened layer")
+            filters, kh = int(conv.group(1)), int(conv.group(2))
+            kw = int(conv.group(3) or kh)
+            stride, padding = 1, "same"
+            for option in conv.group(4).split():
+                if re.fullmatch(r"s\d+", option):
+                    stride = int(option[1:])
+                elif option in ("valid", "same", "full"):
+                    padding = option
+                elif re.fullmatch(r"p\d+", option):
+                    padding = int(option[1:])
+                else:
+                    raise _error(arch, column, token, f"unknown conv option {option!r} "
+                                 f"(expected sS, valid, same, full or pP)")
+            if filters < 1 or kh < 1 or kw < 1 or stride < 1:
+                raise _error(arch, column, token, "filters, kernel and stride must be positive")
+            try:
+                layer = nn.Conv2d(channels, filters, (kh, kw), stride, padding, rng=rng)
+                height, width = _conv_output(height, width, (kh, kw), stride, padding)
+            except ValueError as error:
+                raise _error(arch, column, token, str(error)) from None
+            layers.append(layer)
+            channels, last_width = filters, filters
+        elif pool:
+            if flat:
+                raise _error(arch, column, token, "pooling cannot follow a flattened layer")
+            kh = int(pool.group(2) or 2)
+            kw = int(pool.group(3) or kh)
+            stride = int(pool.group(4) or kh)
+            cls = nn.MaxPool2d if pool.group(1) == "maxpool" else nn.AvgPool2d
+            try:
+                layer = cls((kh, kw), stride, padding="same")
+                height, width = _conv_output(height, width, (kh, kw), stride, "same")
+            except ValueError as error:
+                raise _error(arch, column, token, str(error)) from None
+            layers.append(layer)
+        elif token in ("gap", "gmp"):
+            layers.append(nn.AdaptiveAvgPool2d(1) if token == "gap" else nn.AdaptiveMaxPool2d(1))
+            height = width = 1
+        elif token in ("relu", "tanh", "sigmoid", "leakyrelu"):
+            layers.append({"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+                           "leakyrelu": nn.LeakyReLU}[token]())
+        elif token == "bn":
+            if last_width is None:
+                raise _error(arch, column, token, "bn needs a conv or fc layer before it")
+            layers.append(nn.BatchNorm1d(last_width) if flat else nn.BatchNorm2d(last_width))
+        elif re.fullmatch(r"dropout(0?\.\d+)?", token):
+            layers.append(nn.Dropout(float(token[7:] or 0.5), rng=rng))
+        elif token == "flatten":
+            if not flat:
+                layers.append(nn.Flatten())
+                flat = True
+        elif re.fullmatch(r"fc\d+", token):
+            features = int(token[2:])
+            if features < 1:
+                raise _error(arch, column, token, "fc needs a positive number of outputs")
+            if not flat:
+                layers.append(nn.Flatten())
+                flat = True
+                channels = channels * height * width
+            layers.append(nn.Linear(channels, features, rng=rng))
+            channels, last_width = features, features
+        else:
+            raise _error(arch, column, token, "unknown layer (see the grammar in the README: "
+                         "[N|KxK sS], maxpool[KxK sS], avgpool, gap, relu, tanh, bn, dropout, fcN)")
+    if not layers:
+        raise ArchError(f"arch: no layers in {arch!r}")
+    return nn.Sequential(*layers)
+
+
+def _conv_output(height: int, width: int, kernel, stride: int, padding) -> tuple[int, int]:
+    pairs = resolve_padding(padding, (height, width), kernel, (stride, stride), (1, 1))
+    sizes = [output_size(n, k, stride, 1, b, a) for n, k, (b, a) in zip((height, width), kernel, pairs)]
+    if min(sizes) < 1:
+        raise ValueError(f"the {height}x{width} input is too small for a {kernel[0]}x{kernel[1]} "
+                         f"window")
+    return sizes[0], sizes[1]

@@ -1,0 +1,295 @@
+"""Training loop: epochs, metrics, progress, checkpoints, resume, early stopping.
+
+:class:`Trainer` runs mini-batch training of a classifier with any convnet model,
+optimizer and learning-rate schedule. After each epoch it evaluates on the
+validation loader, records the history, and (with a ``run_dir``) writes a
+checkpoint atomically: model weights, optimizer and scheduler state, the data
+loader's shuffling state and the library's random generator. ``fit(resume=True)``
+continues from that checkpoint and ends with exactly the weights of an
+uninterrupted run with the same seed. A non-finite loss stops training with
+:class:`TrainingDiverged`, leaving the last good checkpoint in place.
+
+Example:
+    >>> import numpy as np, convnet, convnet.nn as nn
+    >>> from convnet.train import Trainer, ArrayLoader
+    >>> _ = convnet.manual_seed(0)
+    >>> x = np.random.default_rng(0).random((64, 1, 4, 4), dtype=np.float32)
+    >>> y = (x.mean(axis=(1, 2, 3)) > 0.5).astype(np.int64)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    >>> trainer = Trainer(model, convnet.optim.SGD(model.parameters(), lr=0.5),
+    ...                   ArrayLoader(x, y, batch_size=16, seed=0), progress=False)
+    >>> history = trainer.fit(epochs=3)
+    >>> len(history["train_loss"])
+    3
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import functional as F
+from . import random as library_random
+from .tensor import Tensor, no_grad
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message says where and what was kept."""
+
+
+@dataclass
+class Metrics:
+    """Classification metrics over one pass of a loader."""
+
+    loss: float
+    accuracy: float
+    confusion: np.ndarray                  # (classes, classes): rows true, columns predicted
+    per_class_accuracy: list[float] = field(default_factory=list)
+    count: int = 0
+
+    def to_dict(self, classes=None) -> dict:
+        names = classes or [str(i) for i in range(len(self.per_class_accuracy))]
+        return {"loss": self.loss, "accuracy": self.accuracy, "count": self.count,
+                "per_class_accuracy": dict(zip(map(str, names), self.per_class_accuracy)),
+                "confusion_matrix": self.confusion.tolist()}
+
+
+class ArrayLoader:
+    """Minimal seeded mini-batch loader over in-memory arrays (see :mod:`convnet.data` for more).
+
+    Iterating yields (images, labels) batches in a fresh shuffled order each epoch;
+    ``state_dict()`` captures the shuffling generator so training can resume exactly.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 64,
+                 shuffle: bool = True, seed: int | None = 0):
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.images)) if self.shuffle else np.arange(len(self.images))
+        for start in range(0, len(order), self.batch_size):
+            index = order[start:start + self.batch_size]
+            yield self.images[index], self.labels[index]
+
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+
+
+def _progress(iterable, total: int, description: str, enabled: bool):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # progress is a nicety, never a requirement
+        return iterable
+    return tqdm(iterable, total=total, desc=description, unit="batch", leave=True,
+                dynamic_ncols=True, file=sys.stderr)
+
+
+class Trainer:
+    """Mini-batch training of a classifier.
+
+    Args:
+        model: a :class:`convnet.nn.Module` returning logits (N, classes).
+        optimizer: a :mod:`convnet.optim` optimizer over the model's parameters.
+        train_loader: iterable of (images, labels) with ``state_dict``/``load_state_dict``
+            for exact resume (``convnet.data.DataLoader`` or :class:`ArrayLoader`).
+        val_loader: evaluated after every epoch (optional).
+        scheduler: a learning-rate scheduler stepped once per epoch (optional).
+        loss_fn: ``loss_fn(logits, labels) -> Tensor`` (default cross-entropy).
+        run_dir: where ``checkpoint.safetensors`` is written each epoch (optional).
+        patience: stop after this many epochs without a better validation loss.
+        progress: show a progress bar (tqdm) with loss and images/s.
+        num_classes: size of the confusion matrix (default: inferred from the logits).
+    """
+
+    checkpoint_name = "checkpoint.safetensors"
+
+    def __init__(self, model, optimizer, train_loader, val_loader=None, scheduler=None,
+                 loss_fn=F.cross_entropy, run_dir: str | None = None, patience: int | None = None,
+                 progress: bool = True, num_classes: int | None = None, log=print):
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.loss_fn, self.run_dir, self.patience = loss_fn, run_dir, patience
+        self.progress, self.num_classes, self.log = progress, num_classes, log
+        self.history: dict[str, list] = {"train_loss": [], "train_accuracy": [], "val_loss": [],
+                                         "val_accuracy": [], "lr": [], "epoch_seconds": []}
+        self.epoch = 0
+        self.best_val_loss = math.inf
+        self.epochs_without_improvement = 0
+
+    # ---------------------------------------------------------------- one epoch
+    def train_epoch(self) -> tuple[float, float]:
+        """One pass over the training loader; returns (mean loss, accuracy)."""
+        self.model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        started = time.perf_counter()
+        batches = _progress(self.train_loader, len(self.train_loader),
+                            f"epoch {self.epoch + 1}", self.progress)
+        for batch, (images, labels) in enumerate(batches):
+            logits = self.model(Tensor(images))
+            loss = self.loss_fn(logits, labels)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                kept = (f"the last good checkpoint (epoch {self.epoch}) is kept in "
+                        f"{self.checkpoint_path}" if self.checkpoint_path and self.epoch
+                        else "no checkpoint was written")
+                raise TrainingDiverged(f"the loss became {value} at epoch {self.epoch + 1}, "
+                                       f"batch {batch + 1}; {kept}; try a lower learning rate")
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            count = len(labels)
+            total_loss += value * count
+            correct += int((logits.data.argmax(axis=1) == labels).sum())
+            seen += count
+            if hasattr(batches, "set_postfix"):
+                rate = seen / max(time.perf_counter() - started, 1e-9)
+                batches.set_postfix(loss=f"{total_loss / seen:.4f}",
+                                    acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}")
+        if hasattr(batches, "close"):
+            batches.close()
+        return total_loss / max(seen, 1), correct / max(seen, 1)
+
+    def evaluate(self, loader) -> Metrics:
+        """Loss, accuracy, confusion matrix and per-class accuracy over ``loader`` (eval mode)."""
+        self.model.eval()
+        total_loss, seen = 0.0, 0
+        truths, predictions = [], []
+        with no_grad():
+            for images, labels in loader:
+                logits = self.model(Tensor(images))
+                total_loss += float(self.loss_fn(logits, labels).item()) * len(labels)
+                seen += len(labels)
+                truths.append(np.asarray(labels))
+                predictions.append(logits.data.argmax(axis=1))
+        truth = np.concatenate(truths) if truths else np.zeros(0, np.int64)
+        predicted = np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
+        classes = self.num_classes or int(max(truth.max(initial=-1), predicted.max(initial=-1)) + 1)
+        confusion = np.zeros((classes, classes), dtype=np.int64)
+        np.add.at(confusion, (truth, predicted), 1)
+        per_class = (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist()
+        return Metrics(total_loss / max(seen, 1), float((truth == predicted).mean()) if seen else 0.0,
+                       confusion, per_class, seen)
+
+    # ---------------------------------------------------------------- the run
+    def fit(self, epochs: int, resume: bool = False) -> dict:
+        """Train until ``epochs`` epochs are done (counting resumed ones) or early stopping."""
+        if resume:
+            self.load_checkpoint()
+            self.log(f"resumed from {self.checkpoint_path} after epoch {self.epoch}")
+        while self.epoch < epochs:
+            started = time.perf_counter()
+            train_loss, train_accuracy = self.train_epoch()
+            lr = self.optimizer.param_groups[0]["lr"]
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.epoch += 1
+            record = self.history
+            record["train_loss"].append(train_loss)
+            record["train_accuracy"].append(train_accuracy)
+            record["lr"].append(lr)
+            message = f"epoch {self.epoch}/{epochs}: train loss {train_loss:.4f} acc {train_accuracy:.4f}"
+            stop = False
+            if self.val_loader is not None:
+                metrics = self.evaluate(self.val_loader)
+                record["val_loss"].append(metrics.loss)
+                record["val_accuracy"].append(metrics.accuracy)
+                message += f" | val loss {metrics.loss:.4f} acc {metrics.accuracy:.4f}"
+                if metrics.loss < self.best_val_loss:
+                    self.best_val_loss, self.epochs_without_improvement = metrics.loss, 0
+                else:
+                    self.epochs_without_improvement += 1
+                    stop = self.patience is not None and self.epochs_without_improvement >= self.patience
+            record["epoch_seconds"].append(time.perf_counter() - started)
+            self.log(message + f" ({record['epoch_seconds'][-1]:.1f} s)")
+            self.save_checkpoint()
+            if stop:
+                self.log(f"early stopping: no better validation loss for {self.patience} epochs")
+                break
+        return self.history
+
+    # ---------------------------------------------------------------- checkpoints
+    @property
+    def checkpoint_path(self) -> str | None:
+        return os.path.join(self.run_dir, self.checkpoint_name) if self.run_dir else None
+
+    def state(self) -> dict:
+        """Everything needed to continue this run exactly, as plain data and arrays."""
+        return {
+            "epoch": self.epoch,
+            "model": dict(self.model.state_dict()),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "train_loader": self.train_loader.state_dict(),
+            "library_rng": library_random.default_rng().bit_generator.state,
+            "history": self.history,
+            "best_val_loss": None if math.isinf(self.best_val_loss) else self.best_val_loss,
+            "epochs_without_improvement": self.epochs_without_improvement,
+        }
+
+    def save_checkpoint(self) -> None:
+        if not self.run_dir:
+            return
+        from .io import save_state
+        os.makedirs(self.run_dir, exist_ok=True)
+        save_state(self.checkpoint_path, _json_safe_rng(self.state()))
+
+    def load_checkpoint(self) -> None:
+        from .io import load_state
+        if not self.checkpoint_path or not os.path.exists(self.checkpoint_path):
+            raise FileNotFoundError(f"resume: no checkpoint at {self.checkpoint_path}; train "
+                                    f"without --resume first")
+        state = _restore_rng(load_state(self.checkpoint_path))
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.train_loader.load_state_dict(state["train_loader"])
+        library_random.default_rng().bit_generator.state = state["library_rng"]
+        self.epoch = int(state["epoch"])
+        self.history = {key: list(values) for key, values in state["history"].items()}
+        best = state["best_val_loss"]
+        self.best_val_loss = math.inf if best is None else float(best)
+        self.epochs_without_improvement = int(state["epochs_without_improvement"])
+
+
+def _json_safe_rng(tree):
+    """NumPy generator states hold integers beyond 64 bits: store those as strings."""
+    if isinstance(tree, dict):
+        return {key: _json_safe_rng(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_json_safe_rng(value) for value in tree]
+    if isinstance(tree, int) and not isinstance(tree, bool) and abs(tree) >= 2 ** 53:
+        return {"__bigint__": str(tree)}
+    return tree
+
+
+def _restore_rng(tree):
+    if isinstance(tree, dict):
+        if set(tree) == {"__bigint__"}:
+            return int(tree["__bigint__"])
+        return {key: _restore_rng(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_restore_rng(value) for value in tree]
+    return tree
+
+
+def write_metrics(path: str, metrics: dict) -> None:
+    """Write ``metrics`` as indented JSON, atomically."""
+    from .io.atomic import atomic_write_bytes
+    atomic_write_bytes(path, (json.dumps(metrics, indent=2) + "\n").encode())
