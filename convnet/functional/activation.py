@@ -31,8 +31,15 @@ def _elementwise(input, forward, backward, *args, x=None):
     return record(y, (input,), lambda dy: (backward(dy, saved),))
 
 
-def relu(input):
+def _check_not_inplace(inplace) -> None:
+    if inplace:
+        raise ValueError("inplace: in-place activations are not supported; use inplace=False")
+
+
+def relu(input, inplace: bool = False):
     """Rectified linear unit, ``max(x, 0)`` elementwise (gradient 0 at 0, as torch).
+
+    ``inplace`` is accepted for torch compatibility; only False is supported.
 
     Shape: any; the output has the input's shape.
 
@@ -41,10 +48,11 @@ def relu(input):
         >>> F.relu([[-2.0, 3.0]]).data
         array([[0., 3.]], dtype=float32)
     """
+    _check_not_inplace(inplace)
     return _elementwise(input, act.relu_forward, act.relu_backward)
 
 
-def leaky_relu(input, negative_slope: float = 0.01):
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """``x`` where ``x > 0``, else ``negative_slope * x``, elementwise.
 
     Shape: any; the output has the input's shape.
@@ -56,6 +64,7 @@ def leaky_relu(input, negative_slope: float = 0.01):
     """
     if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
         raise TypeError(f"negative_slope: expected a real number, got {negative_slope!r}")
+    _check_not_inplace(inplace)
     return _elementwise(input, act.leaky_relu_forward, act.leaky_relu_backward,
                         float(negative_slope))
 

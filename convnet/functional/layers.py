@@ -185,6 +185,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training and x.size // channels <= 1:
         raise ValueError(f"input: expected more than 1 value per channel when training, got "
                          f"input of shape {x.shape}")
+    for name, number in (("momentum", momentum), ("eps", eps)):
+        if not isinstance(number, numbers.Real) or isinstance(number, bool) or number < 0:
+            raise ValueError(f"{name}: expected a non-negative number, got {number!r}")
     w = None if weight is None else array_of(weight, "weight")
     b = None if bias is None else array_of(bias, "bias")
     for name, vector in (("weight", w), ("bias", b)):

@@ -227,10 +227,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
 
     Args:
         input: logits, any shape.
-        target: same shape, values in [0, 1].
+        target: the input's shape, values in [0, 1] (gets a gradient when it requires one).
         weight: rescaling weight broadcast to the input's shape, or None.
         reduction: 'mean' (over all entries), 'sum' or 'none'.
         pos_weight: weight of positive examples, broadcast along the last (class) dim, or None.
+            (Unlike torch, convnet also returns gradients for ``weight`` and ``pos_weight``.)
 
     Example:
         >>> import convnet.functional as F
@@ -240,6 +241,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     x = floating_input(input)
     _check_reduction(reduction)
     t = _elementwise_operand(target, "target", x.dtype, x.shape)
+    if t.shape != x.shape:
+        raise ValueError(f"target: expected the input's shape {x.shape}, got {t.shape}")
     w = None if weight is None else _elementwise_operand(weight, "weight", x.dtype, x.shape)
     pw = None if pos_weight is None else _elementwise_operand(pos_weight, "pos_weight", x.dtype,
                                                               x.shape)
