@@ -11,14 +11,17 @@ uninterrupted run with the same seed. A non-finite loss stops training with
 
 Example:
     >>> import numpy as np, convnet, convnet.nn as nn
-    >>> from convnet.train import Trainer, ArrayLoader
+    >>> from convnet.train import Trainer
+    >>> from convnet.data import DataLoader
     >>> _ = convnet.manual_seed(0)
     >>> x = np.random.default_rng(0).random((64, 1, 4, 4), dtype=np.float32)
     >>> y = (x.mean(axis=(1, 2, 3)) > 0.5).astype(np.int64)
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
     >>> trainer = Trainer(model, convnet.optim.SGD(model.parameters(), lr=0.5),
-    ...                   ArrayLoader(x, y, batch_size=16, seed=0), progress=False)
-    >>> history = trainer.fit(epochs=3)
+    ...                   DataLoader((x, y), batch_size=16, shuffle=True, rng=0), progress=False)
+    >>> history = trainer.fit(epochs=3)  # doctest: +ELLIPSIS
+    epoch 1/3: train loss ...
+    epoch 3/3: train loss ...
     >>> len(history["train_loss"])
     3
 """
@@ -60,35 +63,6 @@ class Metrics:
                 "confusion_matrix": self.confusion.tolist()}
 
 
-class ArrayLoader:
-    """Minimal seeded mini-batch loader over in-memory arrays (see :mod:`convnet.data` for more).
-
-    Iterating yields (images, labels) batches in a fresh shuffled order each epoch;
-    ``state_dict()`` captures the shuffling generator so training can resume exactly.
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 64,
-                 shuffle: bool = True, seed: int | None = 0):
-        self.images, self.labels = images, labels
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.images) / self.batch_size)
-
-    def __iter__(self):
-        order = self.rng.permutation(len(self.images)) if self.shuffle else np.arange(len(self.images))
-        for start in range(0, len(order), self.batch_size):
-            index = order[start:start + self.batch_size]
-            yield self.images[index], self.labels[index]
-
-    def state_dict(self) -> dict:
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.rng.bit_generator.state = state["rng"]
-
-
 def _progress(iterable, total: int, description: str, enabled: bool):
     if not enabled:
         return iterable
@@ -107,7 +81,7 @@ class Trainer:
         model: a :class:`convnet.nn.Module` returning logits (N, classes).
         optimizer: a :mod:`convnet.optim` optimizer over the model's parameters.
         train_loader: iterable of (images, labels) with ``state_dict``/``load_state_dict``
-            for exact resume (``convnet.data.DataLoader`` or :class:`ArrayLoader`).
+            for exact resume (``convnet.data.DataLoader``).
         val_loader: evaluated after every epoch (optional).
         scheduler: a learning-rate scheduler stepped once per epoch (optional).
         loss_fn: ``loss_fn(logits, labels) -> Tensor`` (default cross-entropy).
@@ -247,14 +221,14 @@ class Trainer:
             return
         from .io import save_state
         os.makedirs(self.run_dir, exist_ok=True)
-        save_state(self.checkpoint_path, _json_safe_rng(self.state()))
+        save_state(self.checkpoint_path, self.state())
 
     def load_checkpoint(self) -> None:
         from .io import load_state
         if not self.checkpoint_path or not os.path.exists(self.checkpoint_path):
             raise FileNotFoundError(f"resume: no checkpoint at {self.checkpoint_path}; train "
                                     f"without --resume first")
-        state = _restore_rng(load_state(self.checkpoint_path))
+        state = load_state(self.checkpoint_path)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -266,27 +240,6 @@ class Trainer:
         best = state["best_val_loss"]
         self.best_val_loss = math.inf if best is None else float(best)
         self.epochs_without_improvement = int(state["epochs_without_improvement"])
-
-
-def _json_safe_rng(tree):
-    """NumPy generator states hold integers beyond 64 bits: store those as strings."""
-    if isinstance(tree, dict):
-        return {key: _json_safe_rng(value) for key, value in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return [_json_safe_rng(value) for value in tree]
-    if isinstance(tree, int) and not isinstance(tree, bool) and abs(tree) >= 2 ** 53:
-        return {"__bigint__": str(tree)}
-    return tree
-
-
-def _restore_rng(tree):
-    if isinstance(tree, dict):
-        if set(tree) == {"__bigint__"}:
-            return int(tree["__bigint__"])
-        return {key: _restore_rng(value) for key, value in tree.items()}
-    if isinstance(tree, list):
-        return [_restore_rng(value) for value in tree]
-    return tree
 
 
 def write_metrics(path: str, metrics: dict) -> None:

@@ -236,7 +236,9 @@ class Module:
                 if module._buffers[name] is not None and name not in module._non_persistent:
                     targets[prefix + name] = ("buffer", module, name)
         given = {key: np.asarray(getattr(value, "data", value)) for key, value in state_dict.items()}
-        missing = [key for key in own if key not in given]
+        # as PyTorch: checkpoints from before BatchNorm counted batches lack num_batches_tracked
+        missing = [key for key in own if key not in given
+                   and not key.endswith("num_batches_tracked")]
         unexpected = [key for key in given if key not in own]
         wrong_shape = [f"{key}: expected {own[key].shape}, got {given[key].shape}"
                        for key in own if key in given and given[key].shape != own[key].shape]

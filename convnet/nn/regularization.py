@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..random import resolve_rng
 from .module import Module, Parameter
 
 
@@ -30,7 +31,8 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p: dropout probability has to be between 0 and 1, got {p!r}")
         self.p = p
-        self.rng = rng
+        # a seed becomes one generator now, so every call draws a fresh mask from it
+        self.rng = None if rng is None else resolve_rng(rng)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, rng=self.rng)
