@@ -1,0 +1,51 @@
+"""The ``convnet`` command: train, evaluate, predict, summary, demo.
+
+Every mistake a user can make (missing data, unknown dataset or model, malformed
+architecture, unreadable image, a file that is not a convnet model) ends in one
+line on stderr and exit status 2, never a traceback (``--debug`` shows it).
+
+Example:
+    $ convnet train                      # small CNN on the bundled 8x8 digits
+    $ convnet train --dataset fashion-mnist --epochs 5
+    $ convnet predict runs/digits/model.safetensors digit.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import model_commands, train_command
+from .demo import demo
+
+USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convnet", description="Convolutional networks in NumPy: train, inspect, predict.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train_command.add_parser(commands)
+    model_commands.add_parsers(commands)
+    commands.add_parser("demo", help="the notes' worked examples, computed by convnet")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return demo()
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("convnet: interrupted" + (" (continue with --resume)" if args.command == "train"
+                                        else ""), file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        if args.debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"convnet {args.command}: error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,199 @@
+"""``convnet train``: train a model on a dataset and write a run folder.
+
+A run folder ``runs/<name>/`` holds ``model.safetensors`` (architecture, weights and
+what ``predict`` needs: class names, input shape, normalisation), ``metrics.json``,
+``checkpoint.safetensors`` (for ``--resume``), ``curves.png``, ``filters.png`` and
+``confusion.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+# the default model and schedule per dataset: what `convnet train --dataset NAME` runs
+DEFAULTS = {
+    "digits": {"model": "digits-cnn", "epochs": 15, "batch_size": 32, "lr": 3e-3},
+    "shapes": {"model": "[8|3x3] relu maxpool [16|3x3] relu gap fc{classes}", "epochs": 10,
+               "batch_size": 32, "lr": 3e-3},
+    "mnist": {"model": "fashion-cnn", "epochs": 5, "batch_size": 64, "lr": 1e-3},
+    "fashion-mnist": {"model": "fashion-cnn", "epochs": 5, "batch_size": 64, "lr": 1e-3},
+    "kmnist": {"model": "fashion-cnn", "epochs": 5, "batch_size": 64, "lr": 1e-3},
+    "cifar10": {"model": "uwnet-cifar", "epochs": 10, "batch_size": 128, "lr": 1e-3},
+    "folder": {"model": "lenet", "epochs": 10, "batch_size": 32, "lr": 1e-3},
+}
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "train", help="train a model (default: a small CNN on the bundled 8x8 digits)",
+        description="Train a CNN. With no arguments: the bundled 8x8 digits, in under a minute.")
+    parser.add_argument("--dataset", default="digits",
+                        help="digits (default), shapes, mnist, fashion-mnist, kmnist, cifar10 "
+                             "or folder:PATH")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--model", help="a model name: digits-cnn, lenet, fashion-cnn, "
+                                       "uwnet-cifar, mlp (default: the dataset's)")
+    model.add_argument("--arch", help="an architecture in the notes' notation, e.g. "
+                                      "\"[32|5x5] relu maxpool[2x2 s2] fc10\"")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default: the dataset's)")
+    parser.add_argument("--batch-size", type=int, help="images per batch")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (0.9)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="L2 weight decay (biases exempt, as the notes' framework does)")
+    parser.add_argument("--schedule", choices=("cosine", "step", "none"), default="cosine",
+                        help="learning-rate schedule over the epochs (cosine)")
+    parser.add_argument("--val-split", type=float, default=0.1,
+                        help="fraction of the training set held out for validation (0.1)")
+    parser.add_argument("--augment", action="store_true",
+                        help="random crops (padding 2) and, for cifar10, horizontal flips")
+    parser.add_argument("--patience", type=int, help="early stopping after N epochs without a "
+                                                     "better validation loss")
+    parser.add_argument("--limit", type=int, help="use only the first N training images")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--data-dir", help="where to look for dataset files first")
+    parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders (runs)")
+    parser.add_argument("--name", help="run folder name (default: the dataset's name)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in the run folder from its last checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG pictures")
+    parser.set_defaults(run=run)
+
+
+def _parameter_groups(model, weight_decay: float):
+    """Decay weights, not biases or batch-norm parameters (the notes' homework framework)."""
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        (no_decay if parameter.ndim <= 1 or name.endswith("bias") else decay).append(parameter)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def run(args) -> int:
+    import convnet
+    from .. import optim
+    from ..data import DataLoader, load_dataset, random_split
+    from ..io import save
+    from ..models import build_model
+    from ..train import Trainer, write_metrics
+
+    key = "folder" if args.dataset.startswith("folder:") else args.dataset.lower()
+    defaults = DEFAULTS.get(key, DEFAULTS["folder"])
+    epochs = args.epochs or defaults["epochs"]
+    batch_size = args.batch_size or defaults["batch_size"]
+    lr = args.lr or defaults["lr"]
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value < 1:
+            raise ValueError(f"{name}: expected a positive number, got {value}")
+    if not 0 <= args.val_split < 1:
+        raise ValueError(f"--val-split: expected a fraction in [0, 1), got {args.val_split}")
+
+    convnet.manual_seed(args.seed)
+    full_train = load_dataset(args.dataset, "train", data_dir=args.data_dir)
+    test = _test_split(args, load_dataset)
+    if args.limit:
+        full_train = full_train.subset(np.arange(min(args.limit, len(full_train))))
+    n_val = int(round(len(full_train) * args.val_split))
+    if n_val:
+        train, val = random_split(full_train, [len(full_train) - n_val, n_val], rng=args.seed)
+    else:
+        train, val = full_train, None
+    if test is None:  # a folder has no test split: the validation part stands in for it
+        test = val
+
+    augment = None
+    if args.augment:
+        from ..data import Augment
+        augment = Augment(crop_padding=2, hflip=(key == "cifar10"))
+    train_loader = DataLoader(train, batch_size, shuffle=True, rng=args.seed, normalize=True,
+                              augment=augment)
+    normalize = (train_loader.mean, train_loader.std)
+    val_loader = DataLoader(val, 256, normalize=normalize) if val is not None else None
+    test_loader = DataLoader(test, 256, normalize=normalize) if test is not None else None
+
+    classes = list(full_train.classes)
+    arch = args.arch or args.model or defaults["model"]
+    model = build_model(arch.replace("{classes}", str(len(classes))), full_train.image_shape,
+                        len(classes), rng=args.seed)
+    if args.optimizer == "adam":
+        optimizer = optim.Adam(_parameter_groups(model, args.weight_decay), lr=lr)
+    else:
+        optimizer = optim.SGD(_parameter_groups(model, args.weight_decay), lr=lr,
+                              momentum=args.momentum)
+    scheduler = {"cosine": lambda: optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs),
+                 "step": lambda: optim.lr_scheduler.StepLR(optimizer, max(1, epochs // 3), 0.3),
+                 "none": lambda: None}[args.schedule]()
+
+    run_dir = os.path.join(args.runs_dir, args.name or key.replace(":", "-"))
+    os.makedirs(run_dir, exist_ok=True)
+    print(f"convnet train: {full_train.name} ({len(train)} train, "
+          f"{0 if val is None else len(val)} validation, {0 if test is None else len(test)} "
+          f"test images of {'x'.join(map(str, full_train.image_shape))}, {len(classes)} classes)")
+    print(f"model: {arch}  ({sum(p.size for p in model.parameters()):,} parameters)")
+    print(f"optimizer: {args.optimizer} lr {lr} ({args.schedule} schedule), batch {batch_size}, "
+          f"{epochs} epochs, seed {args.seed}; run folder: {run_dir}")
+
+    trainer = Trainer(model, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
+                      patience=args.patience, progress=not args.no_progress,
+                      num_classes=len(classes))
+    started = time.perf_counter()
+    history = trainer.fit(epochs, resume=args.resume)
+    seconds = time.perf_counter() - started
+
+    results = {"dataset": full_train.name, "model": arch, "classes": classes,
+               "epochs": trainer.epoch, "train_seconds": seconds, "history": history,
+               "seed": args.seed}
+    if test_loader is not None:
+        metrics = trainer.evaluate(test_loader)
+        results["test"] = metrics.to_dict(classes)
+    model_path = os.path.join(run_dir, "model.safetensors")
+    save(model, model_path, metadata={
+        "dataset": full_train.name, "classes": classes, "input_shape": list(full_train.image_shape),
+        "normalize": {"mean": normalize[0].tolist(), "std": normalize[1].tolist()},
+        "arch": arch})
+    write_metrics(os.path.join(run_dir, "metrics.json"), results)
+    pictures = [] if args.no_plots else _pictures(run_dir, model, history, results, classes)
+
+    print()
+    if "test" in results:
+        test_metrics = results["test"]
+        print(f"test accuracy {test_metrics['accuracy']:.2%} (loss {test_metrics['loss']:.4f}) on "
+              f"{test_metrics['count']} images, after {trainer.epoch} epochs in {seconds:.1f} s")
+        worst = sorted(test_metrics["per_class_accuracy"].items(), key=lambda kv: kv[1])[:3]
+        print("hardest classes: " + ", ".join(f"{name} {value:.1%}" for name, value in worst))
+    print(f"wrote {model_path}, {os.path.join(run_dir, 'metrics.json')}"
+          + "".join(f", {path}" for path in pictures))
+    print(f"next: convnet predict {model_path} IMAGE.png   |   convnet evaluate {model_path}")
+    return 0
+
+
+def _test_split(args, load_dataset):
+    if args.dataset.startswith("folder:"):
+        return None
+    return load_dataset(args.dataset, "test", data_dir=args.data_dir)
+
+
+def _pictures(run_dir, model, history, results, classes) -> list[str]:
+    """Training curves, first-layer filters and the confusion matrix, when matplotlib is there."""
+    try:
+        from .. import viz
+        paths = [viz.plot_training_curves(history, os.path.join(run_dir, "curves.png"))]
+        first_conv = next((m for m in model.modules() if hasattr(m, "kernel_size")
+                           and hasattr(m, "weight")), None)
+        if first_conv is not None:
+            paths.append(viz.plot_filters(first_conv.weight, os.path.join(run_dir, "filters.png"),
+                                          title="first-layer filters"))
+        if "test" in results:
+            paths.append(viz.plot_confusion_matrix(np.array(results["test"]["confusion_matrix"]),
+                                                   classes, os.path.join(run_dir, "confusion.png")))
+        return paths
+    except ImportError as error:
+        print(f"(no pictures: {error})")
+        return []
