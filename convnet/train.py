@@ -133,7 +133,7 @@ class Trainer:
             seen += count
             if hasattr(batches, "set_postfix"):
                 rate = seen / max(time.perf_counter() - started, 1e-9)
-                batches.set_postfix(loss=f"{total_loss / seen:.4f}",
+                batches.set_postfix(refresh=False, loss=f"{total_loss / seen:.4f}",
                                     acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}")
         if hasattr(batches, "close"):
             batches.close()

@@ -15,7 +15,7 @@ import numpy as np
 
 # the default model and schedule per dataset: what `convnet train --dataset NAME` runs
 DEFAULTS = {
-    "digits": {"model": "digits-cnn", "epochs": 15, "batch_size": 32, "lr": 3e-3},
+    "digits": {"model": "digits-cnn", "epochs": 25, "batch_size": 32, "lr": 3e-3},
     "shapes": {"model": "[8|3x3] relu maxpool [16|3x3] relu gap fc{classes}", "epochs": 10,
                "batch_size": 32, "lr": 3e-3},
     "mnist": {"model": "fashion-cnn", "epochs": 5, "batch_size": 64, "lr": 1e-3},

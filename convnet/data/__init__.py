@@ -1,0 +1,104 @@
+"""Datasets as float32 NCHW images in [0, 1] with int64 labels, and a resumable DataLoader.
+
+=================  ===========================================================  ==============
+name               what                                                         shape
+=================  ===========================================================  ==============
+``digits``         scikit-learn's 8x8 digits, bundled (1437 train / 360 test)   (1, 8, 8)
+``shapes``         seed 001's squares vs diamonds, generated (see ``shapes``)   (1, 15, 15)
+``mnist``          handwritten digits, IDX files                                (1, 28, 28)
+``fashion-mnist``  Zalando's clothes, IDX files (Debian: dataset-fashion-mnist)  (1, 28, 28)
+``kmnist``         Kuzushiji characters, IDX files                              (1, 28, 28)
+``cifar10``        CIFAR-10 binary version                                      (3, 32, 32)
+``folder:PATH``    PATH/<class>/<image>, read with Pillow                       any
+=================  ===========================================================  ==============
+
+Files are looked for in ``data_dir``, ``$CONVNET_DATA``, ``~/.cache/convnet/NAME``, then
+``/usr/share/datasets/NAME``; missing ones are downloaded (checksum checked, written
+atomically to the cache) unless ``download=False``. Every failure a user can cause is a
+:class:`DatasetError` (a ``ValueError``) with a one-line message.
+
+Example:
+    >>> from convnet.data import load_dataset, DataLoader
+    >>> train = load_dataset('shapes', num_samples=100)
+    >>> train
+    Dataset('shapes', 100 images of 1x15x15, 2 classes)
+    >>> loader = DataLoader(train, batch_size=32, shuffle=True, rng=0, normalize=True)
+    >>> images, labels = next(iter(loader))
+    >>> images.shape, images.dtype, labels.dtype
+    ((32, 1, 15, 15), dtype('float32'), dtype('int64'))
+"""
+
+from __future__ import annotations
+
+from .augment import Augment, random_crop, random_hflip
+from .download import DatasetError, DatasetWarning
+from .loader import DataLoader, Dataset, channel_stats, random_split
+
+__all__ = ["load_dataset", "Dataset", "DataLoader", "random_split", "channel_stats", "Augment",
+           "random_crop", "random_hflip", "DatasetError", "DatasetWarning", "DATASETS"]
+
+DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "kmnist", "cifar10", "folder:PATH")
+SPLITS = ("train", "test")
+
+# options each dataset accepts, beyond name/split/data_dir/download
+_OPTIONS = {"digits": (), "shapes": ("num_samples", "image_size", "classes", "seed"),
+            "mnist": ("progress",), "fashion-mnist": ("progress",), "kmnist": ("progress",),
+            "cifar10": ("progress",), "folder": ("mode", "size")}
+_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist",
+            "cifar-10": "cifar10", "cifar_10": "cifar10", "sklearn-digits": "digits"}
+
+
+def _canonical(name: str) -> tuple[str, str | None]:
+    if not isinstance(name, str) or not name:
+        raise DatasetError(f"dataset name: expected one of {', '.join(DATASETS)}, got {name!r}")
+    if name.startswith("folder:"):
+        path = name[len("folder:"):]
+        if not path:
+            raise DatasetError("dataset name: 'folder:' needs a path, e.g. folder:./my_images")
+        return "folder", path
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in _OPTIONS or key == "folder":
+        raise DatasetError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+    return key, None
+
+
+def load_dataset(name: str, split: str = "train", data_dir=None, download: bool = True,
+                 **options) -> Dataset:
+    """Load dataset ``name`` (one of :data:`DATASETS`), split ``'train'`` or ``'test'``.
+
+    Options: ``shapes`` takes ``num_samples`` (2000 train / 500 test), ``image_size`` (15),
+    ``classes`` (2: squares vs diamonds; a number up to 7 or a list of names) and ``seed``
+    (0); ``folder:PATH`` takes ``mode`` (``'L'``/``'RGB'``, default the majority) and
+    ``size`` (default the most common); the downloadable sets take ``progress`` (True).
+
+    Example:
+        >>> load_dataset('digits', 'test')
+        Dataset('digits', 360 images of 1x8x8, 10 classes)
+        >>> load_dataset('imagenet')
+        Traceback (most recent call last):
+        ...
+        convnet.data.download.DatasetError: unknown dataset 'imagenet'; expected one of digits, shapes, mnist, fashion-mnist, kmnist, cifar10, folder:PATH
+    """
+    key, path = _canonical(name)
+    if split not in SPLITS:
+        raise DatasetError(f"split: expected 'train' or 'test', got {split!r}")
+    unknown = sorted(set(options) - set(_OPTIONS[key]))
+    if unknown:
+        allowed = ", ".join(_OPTIONS[key]) or "none"
+        raise DatasetError(f"{name}: unknown option(s) {', '.join(unknown)} (accepted: {allowed})")
+    if key == "digits":
+        from .digits import load_digits
+        images, labels, classes = load_digits(split)
+    elif key == "shapes":
+        from .shapes import load_shapes
+        images, labels, classes = load_shapes(split, **options)
+    elif key == "cifar10":
+        from .cifar import load_cifar10
+        images, labels, classes = load_cifar10(split, data_dir, download, **options)
+    elif key == "folder":
+        from .folder import load_folder
+        images, labels, classes = load_folder(path, split, **options)
+    else:
+        from .idx import load_idx_dataset
+        images, labels, classes = load_idx_dataset(key, split, data_dir, download, **options)
+    return Dataset(images, labels, classes, name=key)
