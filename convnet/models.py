@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 
 from . import nn
+from .random import resolve_rng
 from .ops.windows import output_size, resolve_padding
 
 MODELS = {
@@ -101,6 +102,8 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
         raise ArchError(f"arch: expected a model name ({', '.join(MODELS)}) or an architecture "
                         f"string, got {arch!r}")
     channels, height, width = input_shape
+    # one generator for the whole model: layers draw in turn, never the same stream twice
+    rng = resolve_rng(rng)
     layers, flat = [], False
     last_width = None  # channels or features of the last parameterised layer (for bn)
     for token, column in _tokens(arch):

@@ -115,18 +115,18 @@ class Trainer:
         batches = _progress(self.train_loader, len(self.train_loader),
                             f"epoch {self.epoch + 1}", self.progress)
         for batch, (images, labels) in enumerate(batches):
-            logits = self.model(Tensor(images))
-            loss = self.loss_fn(logits, labels)
-            value = float(loss.item())
-            if not math.isfinite(value):
-                kept = (f"the last good checkpoint (epoch {self.epoch}) is kept in "
-                        f"{self.checkpoint_path}" if self.checkpoint_path and self.epoch
-                        else "no checkpoint was written")
-                raise TrainingDiverged(f"the loss became {value} at epoch {self.epoch + 1}, "
-                                       f"batch {batch + 1}; {kept}; try a lower learning rate")
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            # overflow is reported once, as TrainingDiverged, not as NumPy warnings on the way
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                logits = self.model(Tensor(images))
+                loss = self.loss_fn(logits, labels)
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    raise TrainingDiverged(f"the loss became {value} at epoch {self.epoch + 1}, "
+                                           f"batch {batch + 1}; {self._kept()}; try a lower "
+                                           f"learning rate")
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
             count = len(labels)
             total_loss += value * count
             correct += int((logits.data.argmax(axis=1) == labels).sum())
@@ -169,6 +169,11 @@ class Trainer:
         while self.epoch < epochs:
             started = time.perf_counter()
             train_loss, train_accuracy = self.train_epoch()
+            if not all(np.isfinite(parameter.data).all() for parameter in self.model.parameters()):
+                # the last step overflowed: never checkpoint these weights as "good"
+                raise TrainingDiverged(f"the weights became NaN or infinite in the last step of "
+                                       f"epoch {self.epoch + 1}; {self._kept()}; try a lower "
+                                       f"learning rate")
             lr = self.optimizer.param_groups[0]["lr"]
             if self.scheduler is not None:
                 self.scheduler.step()
@@ -198,6 +203,11 @@ class Trainer:
         return self.history
 
     # ---------------------------------------------------------------- checkpoints
+    def _kept(self) -> str:
+        if self.checkpoint_path and self.epoch:
+            return f"the last good checkpoint (epoch {self.epoch}) is kept in {self.checkpoint_path}"
+        return "no checkpoint was written"
+
     @property
     def checkpoint_path(self) -> str | None:
         return os.path.join(self.run_dir, self.checkpoint_name) if self.run_dir else None
@@ -211,6 +221,8 @@ class Trainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "train_loader": self.train_loader.state_dict(),
             "library_rng": library_random.default_rng().bit_generator.state,
+            "module_rngs": {name: generator.bit_generator.state
+                            for name, generator in _module_generators(self.model).items()},
             "history": self.history,
             "best_val_loss": None if math.isinf(self.best_val_loss) else self.best_val_loss,
             "epochs_without_improvement": self.epochs_without_improvement,
@@ -235,11 +247,24 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
         self.train_loader.load_state_dict(state["train_loader"])
         library_random.default_rng().bit_generator.state = state["library_rng"]
+        generators = _module_generators(self.model)
+        for name, generator_state in state.get("module_rngs", {}).items():
+            if name in generators:
+                generators[name].bit_generator.state = generator_state
         self.epoch = int(state["epoch"])
         self.history = {key: list(values) for key, values in state["history"].items()}
         best = state["best_val_loss"]
         self.best_val_loss = math.inf if best is None else float(best)
         self.epochs_without_improvement = int(state["epochs_without_improvement"])
+
+
+def _module_generators(model) -> dict:
+    """Generators owned by modules (e.g. a Dropout built with a seed): their state is part of
+    the run, since the library's generator does not drive them."""
+    return {f"{name}.{attribute}" if name else attribute: value
+            for name, module in model.named_modules()
+            for attribute, value in vars(module).items()
+            if isinstance(value, np.random.Generator)}
 
 
 def write_metrics(path: str, metrics: dict) -> None:

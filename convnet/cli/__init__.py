@@ -18,7 +18,7 @@ import sys
 from . import model_commands, train_command
 from .demo import demo
 
-USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError)
+USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
 
 
 def build_parser() -> argparse.ArgumentParser:

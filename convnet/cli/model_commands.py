@@ -113,8 +113,8 @@ def run_predict(args) -> int:
 def run_summary(args) -> int:
     from ..models import build_model
     from ..summary import summary
-    if os.path.exists(args.model):
-        model, metadata = load_model(args.model)
+    if os.path.exists(args.model) or args.model.endswith((".safetensors", ".npz")):
+        model, metadata = load_model(args.model)  # a missing file is "no such file"
         input_shape = metadata.get("input_shape")
     else:
         model, input_shape = None, None

@@ -81,14 +81,15 @@ def run(args) -> int:
     from .. import optim
     from ..data import DataLoader, load_dataset, random_split
     from ..io import save
-    from ..models import build_model
+    from ..models import MODELS, build_model
     from ..train import Trainer, write_metrics
 
     key = "folder" if args.dataset.startswith("folder:") else args.dataset.lower()
     defaults = DEFAULTS.get(key, DEFAULTS["folder"])
-    epochs = args.epochs or defaults["epochs"]
-    batch_size = args.batch_size or defaults["batch_size"]
-    lr = args.lr or defaults["lr"]
+    # `is None`, not `or`: an explicit 0 is an error to report, not a request for the default
+    epochs = defaults["epochs"] if args.epochs is None else args.epochs
+    batch_size = defaults["batch_size"] if args.batch_size is None else args.batch_size
+    lr = defaults["lr"] if args.lr is None else args.lr
     for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
         if value < 1:
             raise ValueError(f"{name}: expected a positive number, got {value}")
@@ -119,6 +120,9 @@ def run(args) -> int:
     test_loader = DataLoader(test, 256, normalize=normalize) if test is not None else None
 
     classes = list(full_train.classes)
+    if args.model is not None and args.model not in MODELS:
+        raise ValueError(f"--model: unknown model {args.model!r}; expected one of "
+                         f"{', '.join(MODELS)} (or an architecture with --arch)")
     arch = args.arch or args.model or defaults["model"]
     model = build_model(arch.replace("{classes}", str(len(classes))), full_train.image_shape,
                         len(classes), rng=args.seed)
@@ -127,9 +131,11 @@ def run(args) -> int:
     else:
         optimizer = optim.SGD(_parameter_groups(model, args.weight_decay), lr=lr,
                               momentum=args.momentum)
-    scheduler = {"cosine": lambda: optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs),
-                 "step": lambda: optim.lr_scheduler.StepLR(optimizer, max(1, epochs // 3), 0.3),
-                 "none": lambda: None}[args.schedule]()
+    make_scheduler = {
+        "cosine": lambda: optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs),
+        "step": lambda: optim.lr_scheduler.StepLR(optimizer, max(1, epochs // 3), 0.3),
+        "none": lambda: None}[args.schedule]
+    scheduler = make_scheduler()
 
     run_dir = os.path.join(args.runs_dir, args.name or key.replace(":", "-"))
     os.makedirs(run_dir, exist_ok=True)
@@ -143,8 +149,19 @@ def run(args) -> int:
     trainer = Trainer(model, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
                       patience=args.patience, progress=not args.no_progress,
                       num_classes=len(classes))
+    if args.resume:
+        trainer.load_checkpoint()
+        print(f"resumed from {trainer.checkpoint_path} after epoch {trainer.epoch}")
+        if scheduler is not None:
+            # the schedule is this command's (over --epochs), replayed up to where the run
+            # stopped: `--epochs 1`, then `--epochs 3 --resume`, ends as a 3-epoch run would
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"]
+            trainer.scheduler = make_scheduler()
+            for _ in range(trainer.epoch):
+                trainer.scheduler.step()
     started = time.perf_counter()
-    history = trainer.fit(epochs, resume=args.resume)
+    history = trainer.fit(epochs)
     seconds = time.perf_counter() - started
 
     results = {"dataset": full_train.name, "model": arch, "classes": classes,
