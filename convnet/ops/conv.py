@@ -149,7 +149,10 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     cols = im2col(x_padded, spec.kernel_size, spec.stride, spec.dilation, spec.out_sizes)
     cols = cols.reshape(groups, -1, cols.shape[1])
     weight_matrix = weight.reshape(groups, out_channels // groups, -1)
-    y = np.matmul(weight_matrix, cols)                      # (G, C_out/G, N * L)
+    y = np.empty((groups, out_channels // groups, cols.shape[2]),
+                 dtype=np.result_type(weight_matrix, cols))
+    for group in range(groups):                             # one BLAS product per group
+        np.matmul(weight_matrix[group], cols[group], out=y[group])
     y = y.reshape((out_channels, batch) + spec.out_sizes)
     y = np.moveaxis(y, 0, 1)                                # (N, C_out, *out), no copy
     return _add_bias(y, bias, spec), (cols, weight_matrix)
@@ -163,7 +166,10 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
     out_channels = spec.weight_shape[0]
     # (N, C_out, *out) -> (G, C_out/G, N * L): free when dy is channel-major already
     dy_matrix = np.moveaxis(dy, 1, 0).reshape(groups, out_channels // groups, -1)
-    dweight = np.matmul(dy_matrix, cols.transpose(0, 2, 1)).reshape(spec.weight_shape)
+    # 2-D products with transposed operands go to BLAS with a transpose flag; NumPy's
+    # stacked (3-D) matmul does not, and is several times slower for them
+    dweight = np.stack([dy_matrix[g] @ cols[g].T for g in range(groups)])
+    dweight = dweight.reshape(spec.weight_shape)
 
     dbias = None
     if spec.bias == "tied":
@@ -173,7 +179,9 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
 
     dx = None
     if need_input_grad:
-        dcols = np.matmul(weight_matrix.transpose(0, 2, 1), dy_matrix)
+        dcols = np.empty((groups, cols.shape[1], cols.shape[2]), dtype=dy_matrix.dtype)
+        for group in range(groups):
+            np.matmul(weight_matrix[group].T, dy_matrix[group], out=dcols[group])
         dcols = dcols.reshape(-1, dcols.shape[-1])
         dx_padded = col2im(dcols, spec.padded_shape, spec.kernel_size, spec.stride,
                            spec.dilation, spec.out_sizes)
