@@ -5,6 +5,8 @@ Each function validates its arguments once, runs a pure-NumPy kernel from
 Inputs may be Tensors or NumPy arrays. One module per family:
 
 - :mod:`convnet.functional.conv`: convolution
+- :mod:`convnet.functional.conv_transpose`: transposed convolution
+- :mod:`convnet.functional.local`: locally connected and tiled convolution
 - :mod:`convnet.functional.pool`: max, average, Lp, adaptive and channel (maxout) pooling
 - :mod:`convnet.functional.activation`: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
 - :mod:`convnet.functional.loss`: cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
@@ -20,13 +22,15 @@ Example:
     (1, 2, 4, 4)
 """
 
-from . import activation, conv, layers, loss, pool, shape
+from . import activation, conv, conv_transpose, layers, local, loss, pool, shape
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv_transpose import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
+from .local import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
-__all__ = (activation.__all__ + conv.__all__ + layers.__all__ + loss.__all__ + pool.__all__
-           + shape.__all__)
+__all__ = (activation.__all__ + conv.__all__ + conv_transpose.__all__ + layers.__all__
+           + local.__all__ + loss.__all__ + pool.__all__ + shape.__all__)

@@ -10,11 +10,13 @@ Example:
     )
 """
 
-from . import init
+from . import conv_transpose, init, local
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d
+from .conv_transpose import *  # noqa: F401,F403
 from .linear import Flatten, Identity, Linear
+from .local import *  # noqa: F401,F403
 from .module import Module, Parameter
 from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
                    AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
@@ -29,4 +31,4 @@ __all__ = [
     "AdaptiveMaxPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Maxout",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Upsample",
-]
+] + conv_transpose.__all__ + local.__all__

@@ -1,0 +1,3 @@
+"""conv_transpose on Tensors (being written)."""
+
+__all__: list[str] = []

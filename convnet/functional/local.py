@@ -1,0 +1,3 @@
+"""local on Tensors (being written)."""
+
+__all__: list[str] = []

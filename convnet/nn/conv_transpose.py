@@ -1,0 +1,3 @@
+"""conv_transpose layers (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""local layers (being written)."""
+
+__all__: list[str] = []
