@@ -11,13 +11,13 @@ Example:
 from . import random
 from .random import manual_seed
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
-from . import functional, io, nn, optim  # noqa: E402  (after tensor: they build on it)
+from . import filters, functional, io, nn, optim  # noqa: E402  (after tensor: they build on it)
 from .io import load, load_state, load_weights, save, save_state, save_weights
 from .summary import summary
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "no_grad", "is_grad_enabled", "manual_seed", "random",
-           "functional", "io", "nn", "optim", "summary", "save", "load",
+           "filters", "functional", "io", "nn", "optim", "summary", "save", "load",
            "save_weights", "load_weights", "save_state", "load_state",
            "__version__"]
