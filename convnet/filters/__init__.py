@@ -3,7 +3,7 @@ template matching and HOG (seeds 000, 001 and 004).
 
 - :func:`correlate`, :func:`convolve` -- 1-D/2-D, per channel or multi-channel kernels,
   ``mode`` 'valid' | 'same' | 'full', ``boundary`` 'zero' | 'clamp' | 'wrap' | 'mirror' |
-  'mirror-edge' (the table of scipy/OpenCV names is in :mod:`convnet.filters.correlate`).
+  'mirror-edge' (the table of scipy/OpenCV names is in :mod:`convnet.filters.correlation`).
 - :mod:`~convnet.filters.kernels` -- high/low-pass, Gaussian, Sobel, sharpen, Laplacian,
   P8.2's shift, seed 004's vertical edges, Fig. 8.5's lines, seed 000's RGB filter.
 - :func:`gradient`, :func:`gradient_magnitude`, :func:`gradient_orientation`,
@@ -23,7 +23,7 @@ Example:
 """
 
 from . import kernels
-from .correlate import BOUNDARIES, MODES, as_image, convolve, correlate, read_image
+from .correlation import BOUNDARIES, MODES, as_image, convolve, correlate, read_image
 from .gradient import gradient, gradient_magnitude, gradient_orientation, orientation_image
 from .hog import cell_histograms, hog
 from .match import best_match, match_template

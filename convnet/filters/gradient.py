@@ -24,7 +24,7 @@ import numpy as np
 
 from ..viz.images import orientation_image as _colour_orientations
 from . import kernels
-from .correlate import as_image, correlate
+from .correlation import as_image, correlate
 
 __all__ = ["gradient", "gradient_magnitude", "gradient_orientation", "orientation_image"]
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .correlate import as_image
+from .correlation import as_image
 from .gradient import dominant_channel
 
 __all__ = ["hog", "cell_histograms", "BLOCK_NORMS"]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .correlate import as_image, correlate_valid
+from .correlation import as_image, correlate_valid
 
 __all__ = ["match_template", "best_match", "METHODS"]
 
