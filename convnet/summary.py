@@ -27,6 +27,14 @@ pooling see the whole input: ``'all'``. Layers the summary does not know, and la
 fed by something other than a recorded layer's output or an equal-shaped tensor
 (assumed to be an elementwise op), get ``None`` (printed ``?``).
 
+Transposed convolutions (``ConvTranspose*d``) cost ``in_elements * out_channels /
+groups * prod(kernel)`` multiply-adds (every input value times one kernel patch).
+At stride 1 output ``o`` sees the inputs ``o + before - (k_eff - 1) .. o + before``
+(``before`` the crop), a window like a convolution's with ``pad_before = k_eff - 1 -
+before``, so the field follows the formulas above; at stride > 1 neighbouring outputs
+see the same or irregularly shifted inputs (a jump of ``j_in / stride`` pixels is not
+uniform), so the field is ``None``.
+
 Example:
     >>> import convnet.nn as nn
     >>> model = nn.Sequential(nn.Conv2d(3, 8, 3, padding='same'), nn.ReLU(),
@@ -48,9 +56,12 @@ import numpy as np
 
 from .nn.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .nn.conv import _ConvNd, notation
+from .nn.conv_transpose import _ConvTransposeNd
 from .nn.linear import Flatten, Identity, Linear
+from .nn.local import _UnsharedConvNd
 from .nn.pool import _AdaptivePool, _AvgPoolNd, _LPPoolNd, _MaxPoolNd, Maxout
 from .nn.regularization import _BatchNorm, Dropout
+from .ops.conv_transpose import conv_transpose_spec
 from .ops.windows import effective_kernel, resolve_padding, to_tuple
 from .tensor import no_grad, tensor
 
@@ -225,6 +236,10 @@ def _shape(obj) -> tuple | None:
 def _notation(module) -> str:
     if isinstance(module, _ConvNd):
         return notation(module.out_channels, module.kernel_size, module.stride)
+    if isinstance(module, _ConvTransposeNd):
+        return notation(module.out_channels, module.kernel_size, module.stride) + "ᵀ"
+    if isinstance(module, _UnsharedConvNd):
+        return module.layer_notation()  # e.g. '[16 | 3x3 s 1] unshared', 'tiled 2x2'
     for kind, label in _POOL_NAMES:
         if isinstance(module, kind):
             kernel, stride = _pool_geometry(module, module.dims)
@@ -243,6 +258,11 @@ def _mult_adds(module, in_shape, out_shape) -> int:
     if isinstance(module, _ConvNd) and out_shape:
         fan_in = module.in_channels // module.groups * math.prod(module.kernel_size)
         return math.prod(out_shape) * fan_in
+    if isinstance(module, _ConvTransposeNd) and in_shape:
+        patch = module.out_channels // module.groups * math.prod(module.kernel_size)
+        return math.prod(in_shape) * patch
+    if isinstance(module, _UnsharedConvNd) and out_shape:  # locally connected, tiled: as conv
+        return math.prod(out_shape) * module.in_channels * math.prod(module.kernel_size)
     if isinstance(module, Linear) and out_shape:
         return math.prod(out_shape[:-1]) * module.in_features * module.out_features
     return 0
@@ -266,6 +286,21 @@ def _next_field(module, field_in, in_shape, out_shape):
             return "all"  # global, or windows of unequal sizes: no uniform local field
         kernel = tuple(i // o for i, o in zip(in_sizes, out_sizes))
         return _window_field(field_in, kernel, kernel, (1,) * dims, ((0, 0),) * dims)
+    if isinstance(module, _ConvTransposeNd):
+        if any(s != 1 for s in module.stride):
+            return None  # no uniform jump (see the module doc)
+        in_sizes = tuple(in_shape[-dims:])
+        crops = conv_transpose_spec((1, module.in_channels) + in_sizes, np.float64,
+                                    module.weight.shape, None, module.stride, module.padding,
+                                    module.output_padding, module.groups,
+                                    module.dilation).padding
+        pads = tuple((effective_kernel(k, d) - 1 - before, 0) for k, d, (before, _)
+                     in zip(module.kernel_size, module.dilation, crops))
+        return _window_field(field_in, module.kernel_size, module.stride, module.dilation, pads)
+    if isinstance(module, _UnsharedConvNd):  # a convolution's windows, unshared weights
+        pads = resolve_padding(module.padding, tuple(in_shape[-dims:]), module.kernel_size,
+                               module.stride, module.dilation)
+        return _window_field(field_in, module.kernel_size, module.stride, module.dilation, pads)
     if isinstance(module, (_ConvNd, _MaxPoolNd, _AvgPoolNd, _LPPoolNd)):
         if isinstance(module, _ConvNd):
             kernel, stride, dilation = module.kernel_size, module.stride, module.dilation

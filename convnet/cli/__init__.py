@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import model_commands, train_command
+from . import image_commands, model_commands, train_command
 from .demo import demo
 
 USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train_command.add_parser(commands)
     model_commands.add_parsers(commands)
+    image_commands.add_parsers(commands)
     commands.add_parser("demo", help="the notes' worked examples, computed by convnet")
     return parser
 

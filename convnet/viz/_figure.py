@@ -39,26 +39,56 @@ def new_figure(width: float, height: float):
 def save_figure(figure, path):
     """Render ``figure`` as PNG into ``path`` atomically and return ``path``."""
     with atomic_write(path, "wb") as handle:
-        figure.savefig(handle, format="png")
+        figure.savefig(handle, format="png", bbox_inches="tight", pad_inches=0.08)
     return path
 
 
-def tile_axes(count: int, title: str | None = None, labelled: bool = False):
-    """A figure with a near-square grid of ``count`` bare axes (row-major), plus the figure."""
+def colormap(name: str):
+    """The matplotlib colormap called ``name`` (maps values in [0, 1] to RGBA)."""
+    require_matplotlib()
+    import matplotlib
+    return matplotlib.colormaps[name]
+
+
+def mosaic_figure(tiles: np.ndarray, title: str | None = None, labelled: bool = False):
+    """A figure showing (N, h, w, 4) RGBA tiles in [0, 1] as one near-square grid.
+
+    The grid is drawn as a single image (white gutters between tiles, nearest
+    interpolation), which stays fast for hundreds of tiles; ``labelled`` writes each
+    tile's index above it.
+    """
+    # blocks of repeated pixels (what nearest interpolation shows anyway) let the gutters
+    # and labels be thinner than one kernel pixel
+    repeat = math.ceil(40 / max(tiles.shape[1:3]))
+    tiles = tiles.repeat(repeat, axis=1).repeat(repeat, axis=2)
+    count, height, width = tiles.shape[:3]
     columns = math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    tile = min(1.2, max(0.35, 10.0 / columns))
-    header = 0.5 if title else 0.1
-    figure = new_figure(columns * tile + 0.2, rows * tile * (1.2 if labelled else 1.0) + header)
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes:
-        ax.set_axis_off()
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01,
-                           top=1 - header / figure.get_figheight(),
-                           wspace=0.08, hspace=0.35 if labelled else 0.08)
+    tile_inches = min(1.2, max(0.35, 10.0 / columns))
+    inches_per_pixel = tile_inches / max(height, width)
+    gutter = max(1, round(0.08 * max(height, width)))
+    label_rows = math.ceil(0.15 / inches_per_pixel) if labelled else 0
+    row_pitch, column_pitch = height + gutter + label_rows, width + gutter
+    canvas = np.ones((rows * row_pitch + gutter, columns * column_pitch + gutter, 4))
+    corners = []
+    for index, tile in enumerate(tiles):
+        top = (index // columns) * row_pitch + gutter + label_rows
+        left = (index % columns) * column_pitch + gutter
+        canvas[top:top + height, left:left + width] = tile
+        corners.append((top, left))
+    header = 0.35 if title else 0.0
+    figure = new_figure(canvas.shape[1] * inches_per_pixel,
+                        canvas.shape[0] * inches_per_pixel + header)
+    ax = figure.add_axes((0, 0, 1, 1 - header / figure.get_figheight()))
+    ax.imshow(canvas, interpolation="nearest")
+    ax.set_axis_off()
+    if labelled:
+        for index, (top, left) in enumerate(corners):
+            ax.text(left + width / 2 - 0.5, top - 1.5, str(index), ha="center", va="bottom",
+                    fontsize=7)
     if title:
-        figure.suptitle(title)
-    return figure, axes[:count]
+        figure.suptitle(title, y=1 - 0.08 / figure.get_figheight(), va="top")
+    return figure
 
 
 def as_numpy(value, name: str) -> np.ndarray:
@@ -68,7 +98,8 @@ def as_numpy(value, name: str) -> np.ndarray:
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name}: expected an array or Tensor, got {type(value).__name__}") from error
+        raise TypeError(f"{name}: expected an array or Tensor, "
+                        f"got {type(value).__name__}") from error
 
 
 def show_image(ax, image: np.ndarray) -> None:

@@ -20,7 +20,7 @@ _SECTOR_SOURCES = np.array([[0, 1, 2, 2, 3, 0],
 
 
 def orientation_image(gx, gy):
-    """Gradient orientation as colour, strength as brightness (the notes' ``arctan(dy/dx)`` picture).
+    """Gradient orientation as colour and strength as brightness (seed 000's ``arctan(dy/dx)``).
 
     The hue is the angle ``atan2(gy, gx)`` going once round the colour wheel (0 deg
     red, 90 deg yellow-green, 180 deg cyan, 270 deg violet), saturation is full, and
@@ -94,7 +94,8 @@ def save_image(array, path):
     Example:
         >>> import os, tempfile, numpy as np
         >>> folder = tempfile.TemporaryDirectory()
-        >>> path = save_image(np.linspace(0, 1, 12).reshape(3, 4), os.path.join(folder.name, 'ramp.png'))
+        >>> ramp = np.linspace(0, 1, 12).reshape(3, 4)
+        >>> path = save_image(ramp, os.path.join(folder.name, 'ramp.png'))
         >>> open(path, 'rb').read(8)
         b'\\x89PNG\\r\\n\\x1a\\n'
         >>> folder.cleanup()

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..nn.module import Module
 from ..tensor import Tensor, is_grad_enabled, no_grad
-from ._figure import as_numpy, new_figure, save_figure, show_image, tile_axes
+from ._figure import as_numpy, colormap, mosaic_figure, new_figure, save_figure, show_image
 
 __all__ = ["feature_maps", "plot_feature_maps", "saliency_map", "plot_saliency"]
 
@@ -145,12 +145,10 @@ def plot_feature_maps(model, image, layer, path, max_maps=64):
     name, _ = _find_layer(model, layer)
     title = (f"layer {name!r}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"
              + (f" (first {len(shown)})" if len(shown) < len(maps) else ""))
-    figure, axes = tile_axes(len(shown), title, labelled=len(shown) <= 64)
-    for index, (ax, feature) in enumerate(zip(axes, shown)):
-        ax.imshow(feature, cmap="viridis", interpolation="nearest")
-        if len(shown) <= 64:
-            ax.set_title(str(index), fontsize=8, pad=2)
-    return save_figure(figure, path)
+    low = shown.min(axis=(1, 2), keepdims=True)
+    spread = shown.max(axis=(1, 2), keepdims=True) - low
+    tiles = colormap("viridis")((shown - low) / np.where(spread > 0, spread, 1))
+    return save_figure(mosaic_figure(tiles, title, labelled=len(shown) <= 64), path)
 
 
 def _saliency(model, image, target):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._figure import as_numpy, new_figure, save_figure, tile_axes
+from ._figure import as_numpy, colormap, mosaic_figure, new_figure, save_figure
 
 __all__ = ["plot_training_curves", "plot_filters", "plot_confusion_matrix"]
 
@@ -54,7 +54,8 @@ def plot_training_curves(history, path):
         >>> folder.cleanup()
     """
     if not isinstance(history, Mapping):
-        raise TypeError(f"history: expected a dict of per-epoch lists, got {type(history).__name__}")
+        raise TypeError(f"history: expected a dict of per-epoch lists, "
+                        f"got {type(history).__name__}")
     panels = [(name, [key for key in keys if key in history]) for name, keys in _PANELS]
     panels = [(name, keys) for name, keys in panels if keys]
     if not panels:
@@ -123,20 +124,17 @@ def plot_filters(weight, path, title=None):
     if filters.ndim != 4 or 0 in filters.shape:
         raise ValueError(f"weight: expected shape (out_channels, in_channels, kernel_height, "
                          f"kernel_width), got {filters.shape}")
-    count = filters.shape[0]
-    labelled = count <= 64
-    figure, axes = tile_axes(count, title, labelled)
-    for index, (ax, kernel) in enumerate(zip(axes, filters)):
-        if kernel.shape[0] == 3:
-            low, high = kernel.min(), kernel.max()
-            rgb = (kernel - low) / (high - low) if high > low else np.full_like(kernel, 0.5)
-            ax.imshow(np.moveaxis(rgb, 0, -1), interpolation="nearest")
-        else:
-            mean = kernel.mean(axis=0)
-            limit = float(np.abs(mean).max()) or 1.0
-            ax.imshow(mean, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        if labelled:
-            ax.set_title(str(index), fontsize=8, pad=2)
+    if filters.shape[1] == 3:
+        low = filters.min(axis=(1, 2, 3), keepdims=True)
+        spread = filters.max(axis=(1, 2, 3), keepdims=True) - low
+        rgb = np.where(spread > 0, (filters - low) / np.where(spread > 0, spread, 1), 0.5)
+        rgb = np.moveaxis(rgb, 1, -1)
+        tiles = np.concatenate([rgb, np.ones(rgb.shape[:3] + (1,))], axis=-1)  # opaque
+    else:
+        mean = filters.mean(axis=1)
+        limit = np.abs(mean).max(axis=(1, 2), keepdims=True)
+        tiles = colormap("RdBu_r")(0.5 + 0.5 * mean / np.where(limit > 0, limit, 1))
+    figure = mosaic_figure(tiles, title, labelled=len(filters) <= 64)
     return save_figure(figure, path)
 
 
@@ -165,7 +163,8 @@ def plot_confusion_matrix(matrix, classes, path, normalize=True):
         >>> import os, tempfile
         >>> folder = tempfile.TemporaryDirectory()
         >>> counts = [[8, 2], [1, 9]]
-        >>> path = plot_confusion_matrix(counts, ['cat', 'dog'], os.path.join(folder.name, 'cm.png'))
+        >>> path = os.path.join(folder.name, 'cm.png')
+        >>> path = plot_confusion_matrix(counts, ['cat', 'dog'], path)
         >>> os.path.basename(path)
         'cm.png'
         >>> folder.cleanup()
@@ -190,11 +189,14 @@ def plot_confusion_matrix(matrix, classes, path, normalize=True):
 
     side = min(max(4.0, 0.55 * size + 2.5), 24.0)
     figure = new_figure(side + 1.0, side)
+    figure.set_layout_engine("constrained")
     ax = figure.subplots()
     image = ax.imshow(colours, cmap="Blues", vmin=0, vmax=top, interpolation="nearest")
     figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                     label="fraction of true class" if normalize else "count")
-    ax.set_xticks(range(size), names, rotation=45 if size > 5 else 0, ha="right" if size > 5 else "center")
+    slanted = size > 5
+    ax.set_xticks(range(size), names, rotation=45 if slanted else 0,
+                  ha="right" if slanted else "center")
     ax.set_yticks(range(size), [f"{name} ({acc})" for name, acc in zip(names, accuracy)])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (accuracy)")
@@ -209,5 +211,4 @@ def plot_confusion_matrix(matrix, classes, path, normalize=True):
                     text += f"\n{shares[row, column]:.0%}"
                 ax.text(column, row, text, ha="center", va="center", fontsize=8,
                         color="white" if colours[row, column] > 0.5 * top else "black")
-    figure.tight_layout()
     return save_figure(figure, path)
