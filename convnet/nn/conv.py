@@ -3,7 +3,8 @@
 Constructor signatures are PyTorch's; the extensions are ``padding`` forms
 (pairs, ``'same'`` at any stride, ``'full'``), ``padding_mode='symmetric'`` and
 an untied bias (``bias='untied'`` with ``input_size``: one bias per output unit,
-seed 001). The repr uses the notes' notation, ``[128 | 3x3 s 2]``.
+seed 001) and ``algorithm='auto' | 'im2col' | 'fft'`` (how to compute it). The repr
+uses the notes' notation, ``[128 | 3x3 s 2]``.
 
 Example:
     >>> import numpy as np, convnet.nn as nn
@@ -20,6 +21,7 @@ import numpy as np
 
 from .. import functional as F
 from ..ops.conv import conv_spec
+from ..ops.conv_algorithms import check_algorithm
 from ..ops.windows import to_tuple
 from . import init
 from .module import Module, Parameter
@@ -37,8 +39,9 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias=True, padding_mode: str = "zeros",
-                 input_size=None, dtype=np.float32, rng=None):
+                 input_size=None, dtype=np.float32, rng=None, algorithm: str = "auto"):
         super().__init__()
+        self.algorithm = check_algorithm(algorithm)
         dims = self.spatial_dims
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -87,7 +90,7 @@ class _ConvNd(Module):
     def forward(self, x):
         conv = (None, F.conv1d, F.conv2d, F.conv3d)[self.spatial_dims]
         return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                    self.groups, padding_mode=self.padding_mode)
+                    self.groups, padding_mode=self.padding_mode, algorithm=self.algorithm)
 
     def extra_repr(self) -> str:
         parts = [notation(self.out_channels, self.kernel_size, self.stride),
@@ -104,6 +107,8 @@ class _ConvNd(Module):
             parts.append("bias=False")
         elif self.bias_kind == "untied":
             parts.append("bias='untied'")
+        if self.algorithm != "auto":
+            parts.append(f"algorithm={self.algorithm!r}")
         return ", ".join(parts)
 
 
@@ -130,6 +135,8 @@ class Conv2d(_ConvNd):
         input_size: (H, W) of the input, required for an untied bias.
         dtype: float32 (default) or float64.
         rng: Generator or seed for the initial weights (default: the library's).
+        algorithm: 'auto' (default), 'im2col' or 'fft': how the convolution is computed
+            (see :func:`convnet.functional.conv2d`).
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out), with
     H_out = (H + top + bottom - dilation * (k - 1) - 1) // stride + 1.

@@ -128,12 +128,26 @@ def _spatial_names(ndim: int) -> str:
     return {1: "L", 2: "H, W", 3: "D, H, W"}.get(ndim, "...")
 
 
-def _add_bias(y: np.ndarray, bias: np.ndarray | None, spec: ConvSpec) -> np.ndarray:
+def add_bias(y: np.ndarray, bias: np.ndarray | None, spec: ConvSpec) -> np.ndarray:
+    """``y`` (N, C_out, *out) plus a tied (C_out,) or untied (C_out, *out) bias, or ``y``."""
     if bias is None:
         return y
     if spec.bias == "tied":
         return y + bias.reshape((1, -1) + (1,) * len(spec.out_sizes))
     return y + bias[None]
+
+
+_add_bias = add_bias
+
+
+def bias_gradient(dy: np.ndarray, spec: ConvSpec) -> np.ndarray | None:
+    """Gradient of :func:`add_bias` for the bias: ``dy`` summed over the batch (and, for a
+    tied bias, over every output position); None when the convolution has no bias."""
+    if spec.bias == "tied":
+        return dy.sum(axis=(0,) + tuple(range(2, dy.ndim)))
+    if spec.bias == "untied":
+        return dy.sum(axis=0)
+    return None
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -171,11 +185,7 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
     dweight = np.stack([dy_matrix[g] @ cols[g].T for g in range(groups)])
     dweight = dweight.reshape(spec.weight_shape)
 
-    dbias = None
-    if spec.bias == "tied":
-        dbias = dy.sum(axis=(0,) + tuple(range(2, dy.ndim)))
-    elif spec.bias == "untied":
-        dbias = dy.sum(axis=0)
+    dbias = bias_gradient(dy, spec)
 
     dx = None
     if need_input_grad:

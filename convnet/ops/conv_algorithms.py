@@ -1,0 +1,221 @@
+"""Choosing how to compute a convolution: im2col + matrix product, or real FFTs.
+
+``algorithm='im2col'`` (:mod:`convnet.ops.conv`) does ``prod(kernel)`` multiply-adds
+per output value; ``algorithm='fft'`` (:mod:`convnet.ops.fft`) costs a few transforms
+of the padded image, ``O(P log P)`` whatever the kernel size, plus one complex
+multiply-add per frequency and channel pair. ``algorithm='auto'`` estimates both
+forward times from the shapes alone and takes the smaller; an explicit choice always
+wins. Backward passes follow the forward's choice (each costs about twice its forward).
+
+Cost model (seconds, forward pass), with ``N`` batch, ``C_in``, ``C_out``, ``G`` groups,
+``K = prod(kernel_size)``, ``O = prod(out_sizes)``, ``L`` the FFT lengths (next fast
+length of the padded input size per dim), ``T = prod(L)`` and
+``F = prod(L[:-1]) * (L[-1] // 2 + 1)`` the number of stored frequencies::
+
+    im2col = IM2COL_CALL_SECONDS
+           + N * C_in * K * O            * COLUMN_SECONDS   (build and read the column matrix)
+           + N * C_out * C_in/G * K * O  * GEMM_SECONDS     (real multiply-adds, BLAS)
+
+    fft    = FFT_CALL_SECONDS
+           + (N * C_in + C_out * C_in/G * S + N * C_out) * T * log2(T) * FFT_SECONDS
+           + N * C_out * C_in/G * F      * CMAC_SECONDS     (complex multiply-adds)
+
+``S <= 1`` is the share of a full transform that a kernel's transform needs
+(:func:`transform_work`: about ``(1 + k_0 / L_0) / 2`` in 2-D). ``COLUMN_SECONDS`` is
+``COLUMN_CACHED_SECONDS`` while the column matrix fits in ``COLUMN_CACHE_BYTES`` and
+``COLUMN_MEMORY_SECONDS`` (about 3x more) beyond; ``CMAC_SECONDS`` is ``CMAC_LOOP_SECONDS``
+when a channel count or the batch is below 16 (broadcast multiply-adds,
+:func:`convnet.ops.fft.contract`) and ``CMAC_MATMUL_SECONDS`` otherwise.
+
+The constants are a non-negative least-squares fit (relative error) to the forward times of
+both algorithms on 749 convolutions (1-D, 2-D and 3-D; batch 1 and 8; 1 to 32 channels;
+inputs 16 to 512 per side; kernels 1 to 31; float32) measured on the development machine:
+2-core AMD EPYC VM, NumPy 2.4 + OpenBLAS with ``OPENBLAS_NUM_THREADS=1``, SciPy 1.17
+``scipy.fft`` with one worker. The fit predicts single times within 23% (median) and picks
+an algorithm at most 10% slower than the faster one in 96% of those cases (geometric mean of
+chosen/best 1.01). The fit was made before the kernel transform skipped its zero padding;
+``S`` accounts for that analytically. :func:`measure_constants` re-measures the main terms
+on another machine. Only the ratios matter, and a wrong choice near the crossover costs
+little because there both algorithms take about the same time; ``benchmarks/fft.py`` checks
+the choice against measured times of both.
+
+Example:
+    >>> from convnet.ops.conv import conv_spec
+    >>> small = conv_spec((1, 1, 32, 32), 'float32', (1, 1, 3, 3), padding='same')
+    >>> large = conv_spec((1, 1, 128, 128), 'float32', (1, 1, 31, 31), padding='same')
+    >>> choose_algorithm(small), choose_algorithm(large)
+    ('im2col', 'fft')
+    >>> choose_algorithm(large, 'im2col')
+    'im2col'
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from . import conv as im2col_conv
+from . import fft as fft_conv
+from .conv import ConvSpec
+
+ALGORITHMS = ("auto", "im2col", "fft")
+
+# least-squares fit to measured times (see the module docstring); seconds per unit
+IM2COL_CALL_SECONDS = 22e-6       # fixed Python/NumPy overhead of one im2col call
+COLUMN_CACHED_SECONDS = 0.24e-9   # per element of a column matrix that fits in cache
+COLUMN_MEMORY_SECONDS = 0.69e-9   # per element of a larger column matrix
+COLUMN_CACHE_BYTES = 16e6         # column matrices up to this size count as cached
+GEMM_SECONDS = 0.044e-9           # per real float32 multiply-add in the BLAS product
+FFT_CALL_SECONDS = 58e-6          # fixed overhead of one FFT convolution call
+FFT_SECONDS = 0.22e-9             # per point * log2(points) of one real FFT
+CMAC_LOOP_SECONDS = 1.5e-9        # per complex multiply-add, broadcast loop
+CMAC_MATMUL_SECONDS = 1.0e-9      # per complex multiply-add, batched small matmuls
+
+
+def check_algorithm(algorithm) -> str:
+    """``algorithm`` if it is one of :data:`ALGORITHMS`, else a ValueError naming it."""
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm: expected one of {', '.join(map(repr, ALGORITHMS))}, "
+                         f"got {algorithm!r}")
+    return algorithm
+
+
+def im2col_seconds(spec: ConvSpec) -> float:
+    """Estimated forward time of the im2col algorithm for ``spec`` (see the module docstring)."""
+    batch, in_channels = spec.input_shape[:2]
+    out_channels, group_channels = spec.weight_shape[:2]
+    kernel = math.prod(spec.kernel_size)
+    outputs = math.prod(spec.out_sizes)
+    columns = batch * in_channels * kernel * outputs
+    macs = batch * out_channels * group_channels * kernel * outputs
+    cached = columns * 4 <= COLUMN_CACHE_BYTES                  # float32 bytes
+    column = COLUMN_CACHED_SECONDS if cached else COLUMN_MEMORY_SECONDS
+    return IM2COL_CALL_SECONDS + columns * column + macs * GEMM_SECONDS
+
+
+def fft_seconds(spec: ConvSpec) -> float:
+    """Estimated forward time of the FFT algorithm for ``spec`` (see the module docstring)."""
+    batch, in_channels = spec.input_shape[:2]
+    out_channels, group_channels = spec.weight_shape[:2]
+    lengths = fft_conv.fft_lengths(spec)
+    points = math.prod(lengths)
+    freqs = math.prod(lengths[:-1]) * (lengths[-1] // 2 + 1)
+    # the kernel's transform skips its zero padding along all but the last transformed axis
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel_size, spec.dilation))
+    kernel_share = (transform_work(spans, lengths) / transform_work(lengths, lengths)
+                    if 2 * math.prod(spans) <= points else 1.0)
+    transforms = (batch * in_channels + out_channels * group_channels * kernel_share
+                  + batch * out_channels)
+    group_out = out_channels // spec.groups
+    small = min(batch, group_channels, group_out) < fft_conv._MATMUL_MIN_DIM
+    cmac = CMAC_LOOP_SECONDS if small else CMAC_MATMUL_SECONDS
+    return (FFT_CALL_SECONDS + transforms * points * math.log2(max(points, 2)) * FFT_SECONDS
+            + batch * out_channels * group_channels * freqs * cmac)
+
+
+def transform_work(sizes: tuple[int, ...], lengths: tuple[int, ...]) -> float:
+    """Butterfly work (lines x length x log2 length) of an FFT that pads ``sizes`` to
+    ``lengths`` one axis at a time, last axis first: ``prod(lengths) * log2(prod(lengths))``
+    for a full-size input, less for a kernel (see :func:`convnet.ops.fft.rfftn`)."""
+    shape, work = list(sizes), 0.0
+    for axis in reversed(range(len(lengths))):
+        shape[axis] = lengths[axis]
+        work += math.prod(shape) * math.log2(max(lengths[axis], 2))
+    return work
+
+
+def choose_algorithm(spec: ConvSpec, algorithm: str = "auto") -> str:
+    """``'im2col'`` or ``'fft'``: ``algorithm`` itself unless it is ``'auto'``, then the
+    one with the smaller estimated time (:func:`im2col_seconds`, :func:`fft_seconds`)."""
+    check_algorithm(algorithm)
+    if algorithm != "auto":
+        return algorithm
+    return "fft" if fft_seconds(spec) < im2col_seconds(spec) else "im2col"
+
+
+def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: ConvSpec,
+            algorithm: str = "auto") -> tuple[np.ndarray, tuple]:
+    """Forward by the chosen algorithm; ``saved`` remembers it for :func:`backward`.
+
+    Example:
+        >>> from convnet.ops.conv import conv_spec
+        >>> x, w = np.ones((1, 1, 5)), np.ones((1, 1, 3))
+        >>> spec = conv_spec(x.shape, x.dtype, w.shape)
+        >>> y, saved = forward(x, w, None, spec, algorithm='fft')
+        >>> saved[0], np.round(y, 12).tolist()
+        ('fft', [[[3.0, 3.0, 3.0]]])
+    """
+    chosen = choose_algorithm(spec, algorithm)
+    kernels = fft_conv if chosen == "fft" else im2col_conv
+    y, saved = kernels.forward(x, weight, bias, spec)
+    return y, (chosen, saved)
+
+
+def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool = True):
+    """``(dx, dweight, dbias)`` by the algorithm :func:`forward` used."""
+    chosen, inner = saved
+    kernels = fft_conv if chosen == "fft" else im2col_conv
+    return kernels.backward(dy, inner, spec, need_input_grad=need_input_grad)
+
+
+def measure_constants(repeats: int = 3, seed: int = 0) -> dict[str, float]:
+    """Re-measure the main cost-model terms on this machine with one micro-benchmark each
+    (about 3 s); returns a dict named like the module constants. Not called at import.
+
+    Each term is timed alone, so the results differ from the shipped constants (fitted to
+    whole convolutions, see the module docstring) by up to 2x; the ratios are what count.
+
+    Example (slow, so not run as a doctest):
+        >>> measure_constants()  # doctest: +SKIP
+        {'COLUMN_CACHED_SECONDS': 2.4e-10, 'COLUMN_MEMORY_SECONDS': 6.6e-10, ...}
+    """
+    from .windows import im2col
+    rng = np.random.default_rng(seed)
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    def column_seconds(size, kernel):
+        x = rng.standard_normal((1, 1, size + kernel - 1, size + kernel - 1)).astype(np.float32)
+        build = best(lambda: im2col(x, (kernel, kernel), (1, 1), (1, 1), (size, size)))
+        return build / (kernel * kernel * size * size)
+
+    a = rng.standard_normal((64, 576)).astype(np.float32)
+    b = rng.standard_normal((576, 16384)).astype(np.float32)
+    images = rng.standard_normal((8, 256, 256)).astype(np.float32)
+    lengths = (256, 256)
+    spectra = fft_conv.rfftn(images, lengths)
+
+    def complex_array(shape):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+
+    freqs = 128 * 65
+    a_loop, b_loop = complex_array((1, 1, 4, freqs * 8)), complex_array((1, 4, 4, freqs * 8))
+    out_loop = np.empty((1, 1, 4, freqs * 8), np.complex64)
+    a_mm, b_mm = complex_array((1, 16, 16, freqs)), complex_array((1, 16, 16, freqs))
+    out_mm = np.empty((1, 16, 16, freqs), np.complex64)
+    fft_count = 8 * 65536 * 16
+    one = np.ones((1, 1, 2, 2), np.float32)
+    tiny = im2col_conv.conv_spec(one.shape, np.float32, (1, 1, 1, 1))
+    return {
+        "IM2COL_CALL_SECONDS": best(lambda: im2col_conv.forward(one, one[:, :, :1, :1], None,
+                                                                tiny)),
+        "COLUMN_CACHED_SECONDS": column_seconds(64, 7),           # 0.8 MB
+        "COLUMN_MEMORY_SECONDS": column_seconds(256, 15),         # 59 MB
+        "GEMM_SECONDS": best(lambda: a @ b) / (64 * 576 * 16384),
+        "FFT_CALL_SECONDS": best(lambda: fft_conv.forward(one, one[:, :, :1, :1], None, tiny)),
+        "FFT_SECONDS": (best(lambda: fft_conv.rfftn(images, lengths))
+                        + best(lambda: fft_conv.irfftn(spectra, lengths))) / (2 * fft_count),
+        "CMAC_LOOP_SECONDS": best(lambda: fft_conv.contract(a_loop, b_loop, out_loop))
+        / (16 * freqs * 8),
+        "CMAC_MATMUL_SECONDS": best(lambda: fft_conv.contract(a_mm, b_mm, out_mm))
+        / (16 ** 3 * freqs),
+    }
