@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import pool_kernels
 from .padding import PADDING_MODES, Pairs, check_padding_fits, pad, pad_backward, source_index
 from .windows import effective_kernel, output_size, resolve_padding, to_tuple
 
@@ -122,7 +123,28 @@ def _unpadded_gradient(grad_padded: np.ndarray, spec: PoolSpec) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- max
 def max_forward(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Window maxima (N, C, *out) and the winning window offset of each, as a flat index."""
+    """Window maxima (N, C, *out) and the winning window offset of each, as a flat index.
+
+    Uses the compiled kernel of :mod:`convnet.ops.pool_kernels` when numba is installed,
+    else :func:`max_forward_numpy`; both give identical results.
+    """
+    if not pool_kernels.AVAILABLE:
+        return max_forward_numpy(x, spec)
+    source, before = _kernel_input(x, spec)
+    return pool_kernels.max_forward(source, spec.kernel_size, spec.stride, spec.dilation,
+                                    before, spec.out_sizes)
+
+
+def _kernel_input(x: np.ndarray, spec: PoolSpec):
+    """What the compiled kernel reads: ``x`` with implicit padding left to the kernel, or
+    ``x`` padded with real values when a ``padding_mode`` was asked for."""
+    if spec.padding_mode is None:
+        return x, tuple(before for before, _ in spec.padding)
+    return pad(x, spec.padding, spec.padding_mode), (0,) * len(spec.padding)
+
+
+def max_forward_numpy(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_forward` in NumPy: one strided comparison per window offset."""
     x_padded = _padded(x, spec, -np.inf)
     offsets = _offsets(spec)
     _, first = next(offsets)
@@ -139,6 +161,21 @@ def max_forward(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
 
 def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarray:
     """Send each output's gradient to its window's maximum; overlapping windows accumulate."""
+    if not pool_kernels.AVAILABLE:
+        return max_backward_numpy(dy, winner, spec)
+    source_shape = spec.input_shape[:2] + tuple(
+        n + ((b + a) if spec.padding_mode is not None else 0)
+        for n, (b, a) in zip(spec.input_shape[2:], spec.padding))
+    before = tuple(0 if spec.padding_mode is not None else b for b, _ in spec.padding)
+    grad = pool_kernels.max_backward(dy, winner, source_shape, spec.kernel_size, spec.stride,
+                                     spec.dilation, before)
+    if spec.padding_mode is None:
+        return grad
+    return pad_backward(grad, spec.input_shape, spec.padding, spec.padding_mode)
+
+
+def max_backward_numpy(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarray:
+    """:func:`max_backward` in NumPy: one strided masked add per window offset."""
     padded_shape = spec.input_shape[:2] + tuple(
         n + b + a for n, (b, a) in zip(spec.input_shape[2:], spec.full_padding))
     grad = np.zeros(padded_shape, dtype=dy.dtype)
