@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
@@ -62,6 +63,27 @@ class ConvSpec:
         return (self.input_shape[0], self.weight_shape[0]) + self.out_sizes
 
 
+def check_operands(input_shape, input_dtype, weight_shape, groups, spatial_dims,
+                   operation: str, weight_layout: str) -> tuple[int, int]:
+    """Checks shared by every convolution-like op: floating input, dims, positive groups.
+
+    Returns (number of spatial dims, groups as an int).
+    """
+    ndim = len(weight_shape) - 2 if spatial_dims is None else spatial_dims
+    if not np.issubdtype(np.dtype(input_dtype), np.floating):
+        raise TypeError(f"input: expected a floating-point array (float32 or float64), "
+                        f"got dtype {np.dtype(input_dtype)}")
+    if len(input_shape) != ndim + 2:
+        raise ValueError(f"input: expected {ndim + 2} dims (N, C, {_spatial_names(ndim)}) for a "
+                         f"{ndim}-d {operation}, got shape {input_shape}")
+    if len(weight_shape) != ndim + 2:
+        raise ValueError(f"weight: expected {ndim + 2} dims ({weight_layout}, *kernel_size), "
+                         f"got shape {weight_shape}")
+    if not isinstance(groups, Integral) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    return ndim, int(groups)
+
+
 def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1, padding=0,
               dilation=1, groups=1, padding_mode="zeros", spatial_dims=None) -> ConvSpec:
     """Validate a convolution's arguments and resolve its padding and output size.
@@ -69,18 +91,8 @@ def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1,
     Raises ValueError/TypeError naming the argument, the value and what was expected.
     """
     input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)
-    ndim = len(weight_shape) - 2 if spatial_dims is None else spatial_dims
-    if not np.issubdtype(np.dtype(input_dtype), np.floating):
-        raise TypeError(f"input: expected a floating-point array (float32 or float64), "
-                        f"got dtype {np.dtype(input_dtype)}")
-    if len(input_shape) != ndim + 2:
-        raise ValueError(f"input: expected {ndim + 2} dims (N, C, {_spatial_names(ndim)}) for a "
-                         f"{ndim}-d convolution, got shape {input_shape}")
-    if len(weight_shape) != ndim + 2:
-        raise ValueError(f"weight: expected {ndim + 2} dims (out_channels, in_channels/groups, "
-                         f"*kernel_size), got shape {weight_shape}")
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    ndim, groups = check_operands(input_shape, input_dtype, weight_shape, groups, spatial_dims,
+                                  "convolution", "out_channels, in_channels/groups")
     in_channels, out_channels = input_shape[1], weight_shape[0]
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"groups: must divide in_channels ({in_channels}) and out_channels "
@@ -109,23 +121,28 @@ def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1,
                              f"in spatial dim {dim}")
         out_sizes.append(size)
     out_sizes = tuple(out_sizes)
-    bias = "none"
-    if bias_shape is not None:
-        bias_shape = tuple(bias_shape)
-        if bias_shape == (out_channels,):
-            bias = "tied"
-        elif bias_shape == (out_channels,) + out_sizes:
-            bias = "untied"
-        else:
-            raise ValueError(f"bias: expected shape ({out_channels},) (tied, one per filter) or "
-                             f"{(out_channels,) + out_sizes} (untied, one per output unit), got "
-                             f"{bias_shape}")
+    bias = bias_kind(bias_shape, out_channels, out_sizes)
     return ConvSpec(input_shape, weight_shape, stride, dilation, pairs, padding_mode, groups,
                     out_sizes, bias)
 
 
 def _spatial_names(ndim: int) -> str:
     return {1: "L", 2: "H, W", 3: "D, H, W"}.get(ndim, "...")
+
+
+def bias_kind(bias_shape, out_channels: int, out_sizes: tuple[int, ...]) -> str:
+    """'none', 'tied' (one per filter: (C_out,)) or 'untied' (one per output unit:
+    (C_out, *out_sizes)) for a bias of ``bias_shape``; any other shape is a ValueError."""
+    if bias_shape is None:
+        return "none"
+    bias_shape = tuple(bias_shape)
+    if bias_shape == (out_channels,):
+        return "tied"
+    if bias_shape == (out_channels,) + tuple(out_sizes):
+        return "untied"
+    raise ValueError(f"bias: expected shape ({out_channels},) (tied, one per filter) or "
+                     f"{(out_channels,) + tuple(out_sizes)} (untied, one per output unit), got "
+                     f"{bias_shape}")
 
 
 def add_bias(y: np.ndarray, bias: np.ndarray | None, spec: ConvSpec) -> np.ndarray:
@@ -136,8 +153,6 @@ def add_bias(y: np.ndarray, bias: np.ndarray | None, spec: ConvSpec) -> np.ndarr
         return y + bias.reshape((1, -1) + (1,) * len(spec.out_sizes))
     return y + bias[None]
 
-
-_add_bias = add_bias
 
 
 def bias_gradient(dy: np.ndarray, spec: ConvSpec) -> np.ndarray | None:
@@ -169,7 +184,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         np.matmul(weight_matrix[group], cols[group], out=y[group])
     y = y.reshape((out_channels, batch) + spec.out_sizes)
     y = np.moveaxis(y, 0, 1)                                # (N, C_out, *out), no copy
-    return _add_bias(y, bias, spec), (cols, weight_matrix)
+    return add_bias(y, bias, spec), (cols, weight_matrix)
 
 
 def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,

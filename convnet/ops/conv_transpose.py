@@ -54,10 +54,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 
+from .conv import add_bias, bias_gradient, bias_kind, check_operands
 from .padding import Pairs, pad, pad_backward
 from .windows import col2im, effective_kernel, im2col, resolve_padding, same_padding, to_tuple
 
@@ -96,10 +96,6 @@ class ConvTransposeSpec:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (self.input_shape[0], self.out_channels) + self.out_sizes
-
-
-def _spatial_names(ndim: int) -> str:
-    return {1: "L", 2: "H, W", 3: "D, H, W"}.get(ndim, "...")
 
 
 def resolve_transposed_padding(padding, output_padding, in_sizes, kernel_size, stride,
@@ -143,19 +139,8 @@ def conv_transpose_spec(input_shape, input_dtype, weight_shape, bias_shape=None,
     Raises ValueError/TypeError naming the argument, the value and what was expected.
     """
     input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)
-    ndim = len(weight_shape) - 2 if spatial_dims is None else spatial_dims
-    if not np.issubdtype(np.dtype(input_dtype), np.floating):
-        raise TypeError(f"input: expected a floating-point array (float32 or float64), "
-                        f"got dtype {np.dtype(input_dtype)}")
-    if len(input_shape) != ndim + 2:
-        raise ValueError(f"input: expected {ndim + 2} dims (N, C, {_spatial_names(ndim)}) for a "
-                         f"{ndim}-d transposed convolution, got shape {input_shape}")
-    if len(weight_shape) != ndim + 2:
-        raise ValueError(f"weight: expected {ndim + 2} dims (in_channels, out_channels/groups, "
-                         f"*kernel_size), got shape {weight_shape}")
-    if not isinstance(groups, Integral) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups: expected a positive int, got {groups!r}")
-    groups = int(groups)
+    ndim, groups = check_operands(input_shape, input_dtype, weight_shape, groups, spatial_dims,
+                                  "transposed convolution", "in_channels, out_channels/groups")
     in_channels = input_shape[1]
     if in_channels != weight_shape[0]:
         raise ValueError(f"in_channels: input has {in_channels} channels but the weight "
@@ -175,17 +160,7 @@ def conv_transpose_spec(input_shape, input_dtype, weight_shape, bias_shape=None,
     pairs, out_sizes = resolve_transposed_padding(padding, output_padding, input_shape[2:],
                                                   kernel_size, stride, dilation)
     out_channels = weight_shape[1] * groups
-    bias = "none"
-    if bias_shape is not None:
-        bias_shape = tuple(bias_shape)
-        if bias_shape == (out_channels,):
-            bias = "tied"
-        elif bias_shape == (out_channels,) + out_sizes:
-            bias = "untied"
-        else:
-            raise ValueError(f"bias: expected shape ({out_channels},) (tied, one per filter) or "
-                             f"{(out_channels,) + out_sizes} (untied, one per output unit), got "
-                             f"{bias_shape}")
+    bias = bias_kind(bias_shape, out_channels, out_sizes)
     return ConvTransposeSpec(input_shape, weight_shape, stride, dilation, pairs, groups,
                              out_sizes, bias)
 
@@ -212,9 +187,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     canvas = col2im(cols.reshape(-1, cols.shape[2]), spec.canvas_shape, spec.kernel_size,
                     spec.stride, spec.dilation, spec.in_sizes)
     y = pad_backward(canvas, spec.output_shape, spec.padding, "zeros")
-    if bias is not None:
-        y = y + (bias.reshape((1, -1) + (1,) * len(spec.out_sizes)) if spec.bias == "tied"
-                 else bias[None])
+    y = add_bias(y, bias, spec)
     return y, (x_matrix, weight_matrix)
 
 
@@ -241,12 +214,7 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvTransposeSpec, need_input_g
         dweight = np.stack([x_matrix[g] @ dcols[g].T for g in range(groups)])
         dweight = dweight.reshape(spec.weight_shape)
 
-    dbias = None
-    if spec.bias == "tied":
-        dbias = dy.sum(axis=(0,) + tuple(range(2, dy.ndim)))
-    elif spec.bias == "untied":
-        dbias = dy.sum(axis=0)
-    return dx, dweight, dbias
+    return dx, dweight, bias_gradient(dy, spec)
 
 
 def multiply_adds(spec: ConvTransposeSpec) -> int:

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import conv_spec
+from .conv import add_bias, bias_gradient, bias_kind, conv_spec
 from .padding import Pairs, pad, pad_backward
 from .windows import col2im, im2col, window_view
 
@@ -134,18 +134,6 @@ def geometry(input_shape, kernel_size, stride=1, padding=0, dilation=1, padding_
     return spec.stride, spec.dilation, spec.padding, spec.out_sizes
 
 
-def _bias_kind(bias_shape, out_channels: int, out_sizes: tuple[int, ...]) -> str:
-    if bias_shape is None:
-        return "none"
-    bias_shape = tuple(bias_shape)
-    if bias_shape == (out_channels,):
-        return "tied"
-    if bias_shape == (out_channels,) + out_sizes:
-        return "untied"
-    raise ValueError(f"bias: expected shape {(out_channels,) + out_sizes} (one per output unit) "
-                     f"or ({out_channels},) (one per output channel), got {bias_shape}")
-
-
 def local_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1, padding=0,
                dilation=1, padding_mode="zeros", spatial_dims=None) -> LocalSpec:
     """Validate a locally connected call; weight is (*out_sizes, C_out, C_in, *kernel_size).
@@ -165,7 +153,7 @@ def local_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1
                          f"{weight_shape[-ndim:]}, stride {stride}, dilation {dilation} and "
                          f"padding {pairs} gives an output of {out_sizes}; expected weight shape "
                          f"{out_sizes + weight_shape[ndim:]}")
-    bias = _bias_kind(bias_shape, weight_shape[ndim], out_sizes)
+    bias = bias_kind(bias_shape, weight_shape[ndim], out_sizes)
     return LocalSpec(input_shape, weight_shape, stride, dilation, pairs, padding_mode, out_sizes,
                      bias, None)
 
@@ -182,25 +170,9 @@ def tiled_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1
                          f"got tiles {tiles} from weight shape {weight_shape}")
     stride, dilation, pairs, out_sizes = geometry(input_shape, weight_shape[-ndim:], stride,
                                                   padding, dilation, padding_mode, input_dtype)
-    bias = _bias_kind(bias_shape, weight_shape[ndim], out_sizes)
+    bias = bias_kind(bias_shape, weight_shape[ndim], out_sizes)
     return LocalSpec(input_shape, weight_shape, stride, dilation, pairs, padding_mode, out_sizes,
                      bias, tiles)
-
-
-def _add_bias(y: np.ndarray, bias: np.ndarray | None, spec: LocalSpec) -> np.ndarray:
-    if bias is None:
-        return y
-    if spec.bias == "tied":
-        return y + bias.reshape((1, -1) + (1,) * spec.spatial_dims)
-    return y + bias[None]
-
-
-def _bias_grad(dy: np.ndarray, spec: LocalSpec) -> np.ndarray | None:
-    if spec.bias == "tied":
-        return dy.sum(axis=(0,) + tuple(range(2, dy.ndim)))
-    if spec.bias == "untied":
-        return dy.sum(axis=0)
-    return None
 
 
 # ---------------------------------------------------------------- locally connected
@@ -232,7 +204,7 @@ def forward_local(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     y = np.matmul(weight_matrices, cols)                                    # (L, C_out, N)
     y = y.reshape(spec.out_sizes + y.shape[1:])
     y = y.transpose((ndim + 1, ndim) + tuple(range(ndim)))                  # (N, C_out, *out)
-    return _add_bias(y, bias, spec), (cols, weight_matrices)
+    return add_bias(y, bias, spec), (cols, weight_matrices)
 
 
 def backward_local(dy: np.ndarray, saved: tuple, spec: LocalSpec, need_input_grad: bool = True
@@ -257,7 +229,7 @@ def backward_local(dy: np.ndarray, saved: tuple, spec: LocalSpec, need_input_gra
         dx_padded = col2im(blocks, spec.padded_shape, spec.kernel_size, spec.stride,
                            spec.dilation, spec.out_sizes)
         dx = pad_backward(dx_padded, spec.input_shape, spec.padding, spec.padding_mode)
-    return dx, dweight, _bias_grad(dy, spec)
+    return dx, dweight, bias_gradient(dy, spec)
 
 
 # ---------------------------------------------------------------- tiled
@@ -290,7 +262,7 @@ def forward_tiled(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             (out_channels, batch) + sizes)
         tile_columns.append(cols)
     y = np.moveaxis(y, 0, 1)                                                # (N, C_out, *out)
-    return _add_bias(y, bias, spec), (tile_columns, weight)
+    return add_bias(y, bias, spec), (tile_columns, weight)
 
 
 def backward_tiled(dy: np.ndarray, saved: tuple, spec: LocalSpec, need_input_grad: bool = True
@@ -315,7 +287,7 @@ def backward_tiled(dy: np.ndarray, saved: tuple, spec: LocalSpec, need_input_gra
         dx_padded = col2im(dcols.reshape(cols_rows, -1), spec.padded_shape, spec.kernel_size,
                            spec.stride, spec.dilation, spec.out_sizes)
         dx = pad_backward(dx_padded, spec.input_shape, spec.padding, spec.padding_mode)
-    return dx, dweight, _bias_grad(dy, spec)
+    return dx, dweight, bias_gradient(dy, spec)
 
 
 def multiply_adds(spec: LocalSpec) -> int:
