@@ -15,54 +15,70 @@ from __future__ import annotations
 import numpy as np
 
 try:
+    import numba
     from numba import njit, prange
     AVAILABLE = True
 except ImportError:  # pragma: no cover - exercised only without numba
     AVAILABLE = False
 
 
-if AVAILABLE:
-    @njit(parallel=True, cache=True, nogil=True)
-    def _max_forward(x, kernel, stride, dilation, before, out, winner):
-        planes, in_d, in_h, in_w = x.shape
-        out_d, out_h, out_w = out.shape[1:]
-        for plane in prange(planes):
-            for a in range(out_d):
-                for b in range(out_h):
-                    for c in range(out_w):
-                        best = -np.inf
-                        best_index = -1
-                        index = 0
-                        for i in range(kernel[0]):
-                            z = a * stride[0] - before[0] + i * dilation[0]
-                            for j in range(kernel[1]):
-                                y = b * stride[1] - before[1] + j * dilation[1]
-                                for k in range(kernel[2]):
-                                    w = c * stride[2] - before[2] + k * dilation[2]
-                                    if 0 <= z < in_d and 0 <= y < in_h and 0 <= w < in_w:
-                                        value = x[plane, z, y, w]
-                                        if best_index < 0 or value > best or value != value:
-                                            best = value
-                                            best_index = index
-                                    index += 1
-                        out[plane, a, b, c] = best
-                        winner[plane, a, b, c] = best_index
+# below this many output values one thread is faster: a parallel launch costs more than it
+# saves, and its threads compete with BLAS's on a small machine
+PARALLEL_THRESHOLD = 1 << 17
 
-    @njit(parallel=True, cache=True, nogil=True)
-    def _max_backward(dy, winner, kernel, stride, dilation, before, grad):
-        planes = dy.shape[0]
-        out_d, out_h, out_w = dy.shape[1:]
-        for plane in prange(planes):
-            for a in range(out_d):
-                for b in range(out_h):
-                    for c in range(out_w):
-                        index = winner[plane, a, b, c]
-                        k = index % kernel[2]
-                        j = (index // kernel[2]) % kernel[1]
-                        i = index // (kernel[2] * kernel[1])
-                        grad[plane, a * stride[0] - before[0] + i * dilation[0],
-                             b * stride[1] - before[1] + j * dilation[1],
-                             c * stride[2] - before[2] + k * dilation[2]] += dy[plane, a, b, c]
+
+def _max_forward_py(x, kernel, stride, dilation, before, out, winner):
+    planes, in_d, in_h, in_w = x.shape
+    out_d, out_h, out_w = out.shape[1:]
+    for plane in prange(planes):
+        for a in range(out_d):
+            for b in range(out_h):
+                for c in range(out_w):
+                    best = -np.inf
+                    best_index = -1
+                    index = 0
+                    for i in range(kernel[0]):
+                        z = a * stride[0] - before[0] + i * dilation[0]
+                        for j in range(kernel[1]):
+                            y = b * stride[1] - before[1] + j * dilation[1]
+                            for k in range(kernel[2]):
+                                w = c * stride[2] - before[2] + k * dilation[2]
+                                if 0 <= z < in_d and 0 <= y < in_h and 0 <= w < in_w:
+                                    value = x[plane, z, y, w]
+                                    if best_index < 0 or value > best or value != value:
+                                        best = value
+                                        best_index = index
+                                index += 1
+                    out[plane, a, b, c] = best
+                    winner[plane, a, b, c] = best_index
+
+
+def _max_backward_py(dy, winner, kernel, stride, dilation, before, grad):
+    planes = dy.shape[0]
+    out_d, out_h, out_w = dy.shape[1:]
+    for plane in prange(planes):
+        for a in range(out_d):
+            for b in range(out_h):
+                for c in range(out_w):
+                    index = winner[plane, a, b, c]
+                    k = index % kernel[2]
+                    j = (index // kernel[2]) % kernel[1]
+                    i = index // (kernel[2] * kernel[1])
+                    grad[plane, a * stride[0] - before[0] + i * dilation[0],
+                         b * stride[1] - before[1] + j * dilation[1],
+                         c * stride[2] - before[2] + k * dilation[2]] += dy[plane, a, b, c]
+
+
+if AVAILABLE:
+    _max_forward = njit(parallel=True, cache=True, nogil=True)(_max_forward_py)
+    _max_backward = njit(parallel=True, cache=True, nogil=True)(_max_backward_py)
+    _ALL_THREADS = numba.get_num_threads()
+else:
+    prange = range
+
+
+def _threads_for(size: int) -> int:
+    return _ALL_THREADS if size >= PARALLEL_THRESHOLD else 1
 
 
 def _as_3d(values: tuple[int, ...], fill: int) -> np.ndarray:
@@ -83,6 +99,7 @@ def max_forward(x: np.ndarray, kernel_size, stride, dilation, before, out_sizes)
     out_shape = (planes.shape[0],) + tuple(_as_3d(out_sizes, 1))
     out = np.empty(out_shape, dtype=x.dtype)
     winner = np.empty(out_shape, dtype=np.int64)
+    numba.set_num_threads(_threads_for(out.size))
     _max_forward(planes, _as_3d(kernel_size, 1), _as_3d(stride, 1), _as_3d(dilation, 1),
                  _as_3d(before, 0), out, winner)
     shape = x.shape[:2] + tuple(out_sizes)
@@ -95,6 +112,7 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, input_shape, kernel_size, s
     spatial = len(kernel_size)
     grad = np.zeros(input_shape, dtype=dy.dtype)
     grad_planes = grad.reshape((-1,) + (1,) * (3 - spatial) + tuple(input_shape[2:]))
+    numba.set_num_threads(_threads_for(dy.size))
     _max_backward(_planes(dy, spatial), _planes(winner, spatial), _as_3d(kernel_size, 1),
                   _as_3d(stride, 1), _as_3d(dilation, 1), _as_3d(before, 0), grad_planes)
     return grad
