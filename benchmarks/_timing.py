@@ -125,3 +125,17 @@ def format_table(
 
 def print_table(headers, rows, floatfmt: str = ".2f") -> None:
     print(format_table(headers, rows, floatfmt))
+
+
+def shape_label(shape) -> str:
+    """``(N, Cin, H, W, Cout, k, stride, pad)`` as ``NxCinxHxW->Cout kK sS pP``."""
+    n, c, h, wd, co, k, s, p = shape
+    return f"{n}x{c}x{h}x{wd}->{co} k{k} s{s} p{p}"
+
+
+def time_impl(impl, repeats: int) -> tuple[float, float]:
+    """(forward ms, forward+backward ms) of an object with forward, fwd_bwd and reset."""
+    settle()
+    fwd = median_time(impl.forward, repeats, warmup=1, setup=impl.reset)
+    fb = median_time(impl.fwd_bwd, repeats, warmup=1, setup=impl.reset)
+    return fwd * 1e3, fb * 1e3

@@ -42,6 +42,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
     add_repo_to_path, geomean, import_torch, machine_note, median_time, print_table, settle,
+    shape_label, time_impl,
 )
 
 add_repo_to_path()
@@ -294,18 +295,6 @@ def parse_args(argv=None):
                     idx.append(i)
         args.shapes = idx
     return args
-
-
-def shape_label(shape):
-    n, c, h, wd, co, k, s, p = shape
-    return f"{n}x{c}x{h}x{wd}->{co} k{k} s{s} p{p}"
-
-
-def time_impl(impl, repeats):
-    settle()
-    fwd = median_time(impl.forward, repeats, warmup=1, setup=impl.reset)
-    fb = median_time(impl.fwd_bwd, repeats, warmup=1, setup=impl.reset)
-    return fwd * 1e3, fb * 1e3
 
 
 def main(argv=None):
