@@ -146,13 +146,19 @@ def bias_kind(bias_shape, out_channels: int, out_sizes: tuple[int, ...]) -> str:
 
 
 def add_bias(y: np.ndarray, bias: np.ndarray | None, spec: ConvSpec) -> np.ndarray:
-    """``y`` (N, C_out, *out) plus a tied (C_out,) or untied (C_out, *out) bias, or ``y``."""
+    """``y`` (N, C_out, *out) plus a tied (C_out,) or untied (C_out, *out) bias, or ``y``.
+
+    ``y`` must be a fresh result of the caller's: when the dtypes agree the bias is added
+    in place, saving a pass over the output and an allocation.
+    """
     if bias is None:
         return y
-    if spec.bias == "tied":
-        return y + bias.reshape((1, -1) + (1,) * len(spec.out_sizes))
-    return y + bias[None]
-
+    shaped = bias.reshape((1, -1) + (1,) * len(spec.out_sizes)) if spec.bias == "tied" \
+        else bias[None]
+    if bias.dtype == y.dtype:
+        y += shaped
+        return y
+    return y + shaped
 
 
 def bias_gradient(dy: np.ndarray, spec: ConvSpec) -> np.ndarray | None:
