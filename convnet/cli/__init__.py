@@ -1,4 +1,4 @@
-"""The ``convnet`` command: train, evaluate, predict, summary, demo.
+"""The ``convnet`` command: train, evaluate, predict, summary, filter, match, show, demo.
 
 Every mistake a user can make (missing data, unknown dataset or model, malformed
 architecture, unreadable image, a file that is not a convnet model) ends in one
@@ -8,6 +8,7 @@ Example:
     $ convnet train                      # small CNN on the bundled 8x8 digits
     $ convnet train --dataset fashion-mnist --epochs 5
     $ convnet predict runs/digits/model.safetensors digit.png
+    $ convnet filter photo.jpg --kernel sobel_x -o edges.png
 """
 
 from __future__ import annotations
