@@ -1,0 +1,253 @@
+"""Every performance target of the project in one run: the table of measured ratios (issue 8).
+
+Run from the repository root:
+
+    python benchmarks/run_all.py                 # median of 5 repeats (training: 10 steps)
+    python benchmarks/run_all.py --quick         # 3 repeats, 6 training steps, 3 memory steps
+    python benchmarks/run_all.py --repeats 9 --with-tests
+
+Targets, all measured in this run (float32; torch on the CPU with 2 threads; NumPy's BLAS
+left as it is):
+
+1. conv forward+backward over the 7 shapes of benchmarks/conv.py (``conv2d`` then
+   ``backward(g)``): geometric mean of convnet time / torch time <= 1.5, worst shape <= 2.5.
+2. GEMM efficiency on the GEMM-heavy shapes 1, 3, 4, 5 (0-based indices into conv.SHAPES):
+   convnet's fwd+bwd throughput, 2*MACs*3 flops / time, as a fraction of NumPy's float32
+   matmul throughput on the same three GEMMs an im2col convolution does (forward
+   cols(M,K) @ W^T(K,Co), weight gradient dY^T(Co,M) @ cols(M,K), input gradient
+   dY(M,Co) @ W(Co,K), with M = N*OH*OW, K = Cin*k*k; medians of max(3*repeats, 10) runs
+   summed), timed in this run.
+   The fraction is simply gemm time / conv time. Every shape must reach >= 0.60.
+3. max pooling 2x2 stride 2 forward+backward on (64, 64, 32, 32) (NCHW for both): convnet
+   time / torch time < 1.
+4. one training step (zero_grad, forward, cross-entropy, backward, SGD momentum 0.9 step,
+   loss.item()) of 'lenet' (1x28x28) and 'uwnet-cifar' (3x32x32), batch 128, 10 classes:
+   convnet / torch <= 1.5 (benchmarks/train_step.py; torch twin with copied weights, the
+   losses of the first two steps checked to agree).
+5. peak memory of those training steps, each library in its own process: convnet step
+   memory / torch step memory <= 2, step memory = peak RSS over the steps (VmHWM, reset
+   just before them; ru_maxrss would carry this parent's peak into the children) minus the
+   RSS after imports, model, optimizer and batch (benchmarks/memory.py; raw peaks shown).
+6. numerical tests: ``python -m pytest -q`` (run only with --with-tests).
+
+Every time is a median of repeats after a warm-up, each block preceded by a short sleep
+(``settle``). Each section prints its detail table; the last table lists target, measured
+value, threshold and whether it is met, then the machine (CPUs, load average, versions,
+BLAS as reported by threadpoolctl when importable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from _timing import (  # noqa: E402
+    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note, median_time, print_table,
+    settle, shape_label,
+)
+
+add_repo_to_path()
+import conv  # noqa: E402
+import memory  # noqa: E402
+import pool  # noqa: E402
+import train_step  # noqa: E402
+
+GEMM_SHAPES = (1, 3, 4, 5)
+POOL_SHAPE = (64, 64, 32, 32)
+TEST_COMMAND = [sys.executable, "-m", "pytest", "-q"]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def conv_section(torch, repeats):
+    """{index: (convnet fwd+bwd s, torch fwd+bwd s)} over every conv.SHAPES."""
+    conv.verify(torch, True)
+    times = {}
+    for i, shape in enumerate(conv.SHAPES):
+        n, c, h, w, co, k, s, p = shape
+        x, wt, b, g = conv.make_inputs(shape)
+        t = []
+        for impl in (conv.ConvnetImpl(x, wt, b, g, s, p), conv.TorchImpl(torch, x, wt, b, g, s, p)):
+            settle()
+            t.append(median_time(impl.fwd_bwd, repeats, warmup=1, setup=impl.reset))
+        times[i] = tuple(t)
+        log(f"  conv {i}: {shape_label(shape)}")
+    rows = [[f"{i}: {shape_label(conv.SHAPES[i])}", cn * 1e3, th * 1e3, cn / th]
+            for i, (cn, th) in times.items()]
+    print_table(["conv fwd+bwd (N x Cin x H x W -> Cout)", "convnet ms", "torch ms",
+                 "convnet/torch"], rows)
+    return times
+
+
+def gemm_seconds(shape, repeats):
+    """Summed medians of the three float32 GEMMs of an im2col conv fwd+bwd of ``shape``."""
+    n, c, h, w, co, k, s, p = shape
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    m, kk = n * oh * ow, c * k * k
+    rng = np.random.default_rng(0)
+    cols = rng.standard_normal((m, kk), dtype=np.float32)
+    wmat = rng.standard_normal((co, kk), dtype=np.float32)
+    dy = rng.standard_normal((m, co), dtype=np.float32)
+    settle()
+    repeats = max(3 * repeats, 10)     # a GEMM takes milliseconds: more repeats, less noise
+    return sum(median_time(fn, repeats) for fn in
+               (lambda: cols @ wmat.T, lambda: dy.T @ cols, lambda: dy @ wmat)), 2 * m * kk * co
+
+
+def gemm_section(conv_times, repeats):
+    """{index: fraction of NumPy GEMM throughput reached by convnet fwd+bwd}."""
+    rows, fractions = [], {}
+    for i in GEMM_SHAPES:
+        t_gemm, flops = gemm_seconds(conv.SHAPES[i], repeats)
+        t_conv = conv_times[i][0]
+        fractions[i] = t_gemm / t_conv
+        rows.append([f"{i}: {shape_label(conv.SHAPES[i])}", 3 * flops / t_conv / 1e9,
+                     3 * flops / t_gemm / 1e9, fractions[i]])
+    print_table(["GEMM-heavy shape", "convnet GFLOP/s", "numpy matmul GFLOP/s", "fraction"], rows)
+    return fractions
+
+
+def pool_section(torch, repeats):
+    """(convnet s, torch s) of max pool 2x2 s2 forward+backward on POOL_SHAPE."""
+    pool.check(torch, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
+    dy = rng.standard_normal(POOL_SHAPE[:2] + (POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2),
+                             dtype=np.float32)
+    ours = pool.convnet.tensor(x, requires_grad=True)
+    tx, tdy = torch.tensor(x, requires_grad=True), torch.tensor(dy)
+
+    def run_convnet():
+        ours.grad = None
+        pool.convnet_pool(ours, "max", 2, 2, (0, 0)).backward(dy)
+
+    def run_torch():
+        tx.grad = None
+        pool.torch_pool(torch, tx, "max", 2, 2, (0, 0)).backward(tdy)
+
+    settle()
+    t_cn = median_time(run_convnet, repeats)
+    settle()
+    t_th = median_time(run_torch, repeats)
+    print_table(["max pool 2x2 s2 fwd+bwd", "convnet ms", "torch ms", "convnet/torch"],
+                [["x".join(map(str, POOL_SHAPE)), t_cn * 1e3, t_th * 1e3, t_cn / t_th]])
+    return t_cn, t_th
+
+
+def blas_note() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: threadpoolctl not importable"
+    parts = []
+    for info in threadpool_info():
+        if info.get("user_api") != "blas":
+            continue
+        path = info.get("filepath", "?")
+        lib = os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+        parts.append(f"{info.get('internal_api')} {info.get('version')} "
+                     f"({info.get('num_threads')} threads, {info.get('architecture', '?')}, {lib})")
+    return "BLAS: " + ("; ".join(parts) if parts else "none reported")
+
+
+def run_tests() -> tuple[str, bool]:
+    log(f"running {' '.join(TEST_COMMAND)} ...")
+    done = subprocess.run(TEST_COMMAND, cwd=REPO_ROOT, capture_output=True, text=True)
+    lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else f"exit status {done.returncode}"), done.returncode == 0
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed repeats per measurement (default 5, --quick 3); training "
+                         "steps are timed over twice as many steps")
+    ap.add_argument("--quick", action="store_true",
+                    help="3 repeats, 6 timed training steps, 3 steps per memory child")
+    ap.add_argument("--with-tests", action="store_true", help="also run python -m pytest -q")
+    args = ap.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 5
+    if args.repeats < 1:
+        ap.error("--repeats must be >= 1")
+    args.memory_steps = 3 if args.quick else 5
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.perf_counter()
+    torch = import_torch(2)
+    if torch is None:
+        raise SystemExit("run_all.py compares with PyTorch; install torch (CPU) first")
+    machine_before = machine_note()
+    print(f"float32; median of {args.repeats} repeats after a warm-up; torch "
+          f"{torch.get_num_threads()} threads; machine at the start: {machine_before}\n", flush=True)
+
+    conv_times = conv_section(torch, args.repeats)
+    print()
+    fractions = gemm_section(conv_times, args.repeats)
+    print()
+    t_pool = pool_section(torch, args.repeats)
+    print()
+    train = train_step.run(torch, list(train_step.CASES), 2 * args.repeats, log=log)
+    print_table(["training step, batch 128", "convnet ms", "torch ms", "convnet/torch"],
+                [[name, cn * 1e3, th * 1e3, cn / th] for name, (cn, th, _, _) in train.items()])
+    print()
+    log("memory: one child process per library and model ...")
+    mem = memory.run(torch, list(train_step.CASES), args.memory_steps, log=log)
+    print_table(memory.HEADERS, memory.table_rows(mem), ".1f")
+    print(f"({args.memory_steps} steps; {memory.NOTE})\n")
+
+    ratios = {i: cn / th for i, (cn, th) in conv_times.items()}
+    worst = max(ratios, key=ratios.get)
+    gm = geomean(ratios.values())
+    low = min(fractions, key=fractions.get)
+    pool_ratio = t_pool[0] / t_pool[1]
+    rows = [
+        ["conv fwd+bwd, 7 shapes: geomean convnet/torch", f"{gm:.2f}", "<= 1.5",
+         "yes" if gm <= 1.5 else "no"],
+        ["conv fwd+bwd: worst shape convnet/torch", f"{ratios[worst]:.2f} (shape {worst})",
+         "<= 2.5", "yes" if ratios[worst] <= 2.5 else "no"],
+        [f"conv GEMM efficiency, shapes {','.join(map(str, GEMM_SHAPES))}: worst",
+         f"{fractions[low]:.0%} (shape {low}; geomean {geomean(fractions.values()):.0%})",
+         ">= 60%", "yes" if fractions[low] >= 0.6 else "no"],
+        ["max pool 2x2 s2 fwd+bwd (64,64,32,32): convnet/torch", f"{pool_ratio:.2f}", "< 1",
+         "yes" if pool_ratio < 1 else "no"],
+    ]
+    for name, (cn, th, _, _) in train.items():
+        rows.append([f"train step {name} b128: convnet/torch", f"{cn / th:.2f}", "<= 1.5",
+                     "yes" if cn / th <= 1.5 else "no"])
+    for name, res in mem.items():
+        cn, th = res["convnet"], res["torch"]
+        q = cn["step_mb"] / th["step_mb"]
+        rows.append([f"peak memory {name} b128: convnet/torch step memory",
+                     f"{q:.2f} ({cn['step_mb']:.0f}/{th['step_mb']:.0f} MiB; raw peaks "
+                     f"{cn['peak_mb']:.0f}/{th['peak_mb']:.0f})", "<= 2", "yes" if q <= 2 else "no"])
+    if args.with_tests:
+        summary, ok = run_tests()
+        rows.append(["numerical tests: python -m pytest -q", summary, "all pass",
+                     "yes" if ok else "no"])
+    else:
+        rows.append(["numerical tests", "not run (--with-tests, or: python -m pytest -q)",
+                     "all pass", "-"])
+    print_table(["target", "measured", "threshold", "met"], rows)
+    print(f"\nmachine: start {machine_before}; end {machine_note()}")
+    print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"python {sys.version.split()[0]}; {blas_note()}")
+    print(f"ratios are convnet / torch time (< 1: convnet faster); total {time.perf_counter() - started:.0f} s",
+          flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
