@@ -1,7 +1,7 @@
 """Compiled max-pooling kernels (numba): one pass over the input, parallel over planes.
 
-Pooling of any dimensionality is run as 3-D pooling of (planes, D, H, W) arrays, with
-1-D and 2-D inputs given leading singleton spatial dims. Implicit padding is never
+Pooling of any dimensionality is run as 3-D pooling of (N, C, D, H, W) arrays, with
+1-D and 2-D inputs given leading singleton spatial dims; inputs are read with any strides. Implicit padding is never
 materialised: window cells outside the input are skipped, which is the same as
 padding with -inf. The first maximum in scan order wins (strictly greater replaces),
 matching :func:`convnet.ops.pool.max_forward`'s NumPy path and PyTorch's CPU kernel.
@@ -28,9 +28,11 @@ PARALLEL_THRESHOLD = 1 << 17
 
 
 def _max_forward_py(x, kernel, stride, dilation, before, out, winner):
-    planes, in_d, in_h, in_w = x.shape
-    out_d, out_h, out_w = out.shape[1:]
-    for plane in prange(planes):
+    batch, channels, in_d, in_h, in_w = x.shape
+    out_d, out_h, out_w = out.shape[2:]
+    for plane in prange(batch * channels):
+        n = plane // channels
+        ch = plane % channels
         for a in range(out_d):
             for b in range(out_h):
                 for c in range(out_w):
@@ -44,29 +46,30 @@ def _max_forward_py(x, kernel, stride, dilation, before, out, winner):
                             for k in range(kernel[2]):
                                 w = c * stride[2] - before[2] + k * dilation[2]
                                 if 0 <= z < in_d and 0 <= y < in_h and 0 <= w < in_w:
-                                    value = x[plane, z, y, w]
+                                    value = x[n, ch, z, y, w]
                                     if best_index < 0 or value > best or value != value:
                                         best = value
                                         best_index = index
                                 index += 1
-                    out[plane, a, b, c] = best
-                    winner[plane, a, b, c] = best_index
+                    out[n, ch, a, b, c] = best
+                    winner[n, ch, a, b, c] = best_index
 
 
 def _max_backward_py(dy, winner, kernel, stride, dilation, before, grad):
-    planes = dy.shape[0]
-    out_d, out_h, out_w = dy.shape[1:]
-    for plane in prange(planes):
+    batch, channels, out_d, out_h, out_w = dy.shape
+    for plane in prange(batch * channels):
+        n = plane // channels
+        ch = plane % channels
         for a in range(out_d):
             for b in range(out_h):
                 for c in range(out_w):
-                    index = winner[plane, a, b, c]
+                    index = winner[n, ch, a, b, c]
                     k = index % kernel[2]
                     j = (index // kernel[2]) % kernel[1]
                     i = index // (kernel[2] * kernel[1])
-                    grad[plane, a * stride[0] - before[0] + i * dilation[0],
+                    grad[n, ch, a * stride[0] - before[0] + i * dilation[0],
                          b * stride[1] - before[1] + j * dilation[1],
-                         c * stride[2] - before[2] + k * dilation[2]] += dy[plane, a, b, c]
+                         c * stride[2] - before[2] + k * dilation[2]] += dy[n, ch, a, b, c]
 
 
 if AVAILABLE:
@@ -85,25 +88,25 @@ def _as_3d(values: tuple[int, ...], fill: int) -> np.ndarray:
     return np.array((fill,) * (3 - len(values)) + tuple(values), dtype=np.int64)
 
 
-def _planes(array: np.ndarray, spatial: int) -> np.ndarray:
+def _five_d(array: np.ndarray, spatial: int) -> np.ndarray:
+    """(N, C, *spatial) as (N, C, D, H, W) by adding unit dims: a view for any strides, so
+    a channel-major conv output is read where it lies, never copied."""
     shape = array.shape
-    return np.ascontiguousarray(array).reshape(
-        (-1,) + (1,) * (3 - spatial) + shape[len(shape) - spatial:])
+    return array.reshape(shape[:2] + (1,) * (3 - spatial) + shape[2:])
 
 
 def max_forward(x: np.ndarray, kernel_size, stride, dilation, before, out_sizes):
     """(maxima, winning flat window offset) of shape (N, C, *out_sizes), window cells
     outside ``x`` skipped; ``before`` is the implicit padding before each spatial dim."""
     spatial = len(kernel_size)
-    planes = _planes(x, spatial)
-    out_shape = (planes.shape[0],) + tuple(_as_3d(out_sizes, 1))
-    out = np.empty(out_shape, dtype=x.dtype)
-    winner = np.empty(out_shape, dtype=np.int64)
-    numba.set_num_threads(_threads_for(out.size))
-    _max_forward(planes, _as_3d(kernel_size, 1), _as_3d(stride, 1), _as_3d(dilation, 1),
-                 _as_3d(before, 0), out, winner)
     shape = x.shape[:2] + tuple(out_sizes)
-    return out.reshape(shape), winner.reshape(shape)
+    out = np.empty(shape, dtype=x.dtype)
+    winner = np.empty(shape, dtype=np.int64)
+    numba.set_num_threads(_threads_for(out.size))
+    _max_forward(_five_d(x, spatial), _as_3d(kernel_size, 1), _as_3d(stride, 1),
+                 _as_3d(dilation, 1), _as_3d(before, 0), _five_d(out, spatial),
+                 _five_d(winner, spatial))
+    return out, winner
 
 
 def max_backward(dy: np.ndarray, winner: np.ndarray, input_shape, kernel_size, stride,
@@ -111,8 +114,8 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, input_shape, kernel_size, s
     """Each output's gradient added to the input cell that held its maximum."""
     spatial = len(kernel_size)
     grad = np.zeros(input_shape, dtype=dy.dtype)
-    grad_planes = grad.reshape((-1,) + (1,) * (3 - spatial) + tuple(input_shape[2:]))
     numba.set_num_threads(_threads_for(dy.size))
-    _max_backward(_planes(dy, spatial), _planes(winner, spatial), _as_3d(kernel_size, 1),
-                  _as_3d(stride, 1), _as_3d(dilation, 1), _as_3d(before, 0), grad_planes)
+    _max_backward(_five_d(dy, spatial), _five_d(winner, spatial), _as_3d(kernel_size, 1),
+                  _as_3d(stride, 1), _as_3d(dilation, 1), _as_3d(before, 0),
+                  _five_d(grad, spatial))
     return grad
