@@ -123,9 +123,8 @@ def run(args) -> int:
     if args.model is not None and args.model not in MODELS:
         raise ValueError(f"--model: unknown model {args.model!r}; expected one of "
                          f"{', '.join(MODELS)} (or an architecture with --arch)")
-    arch = args.arch or args.model or defaults["model"]
-    model = build_model(arch.replace("{classes}", str(len(classes))), full_train.image_shape,
-                        len(classes), rng=args.seed)
+    arch = (args.arch or args.model or defaults["model"]).replace("{classes}", str(len(classes)))
+    model = build_model(arch, full_train.image_shape, len(classes), rng=args.seed)
     if args.optimizer == "adam":
         optimizer = optim.Adam(_parameter_groups(model, args.weight_decay), lr=lr)
     else:
