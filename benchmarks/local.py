@@ -47,8 +47,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, geomean, import_torch, machine_note, median_time, print_table, settle,
-    shape_label, time_impl,
+    add_repo_to_path, geomean, import_torch, machine_note, print_table, shape_label, time_impl,
 )
 
 add_repo_to_path()

@@ -1,5 +1,16 @@
 """Helpers shared by the convnet.nn tests that use PyTorch as the oracle (import after
-``pytest.importorskip('torch')``): tolerance-aware comparison and state_dict conversion."""
+``pytest.importorskip('torch')``): tolerance-aware comparison and state_dict conversion.
+
+PyTorch (CPU build) is the oracle: key names and order, shapes, outputs and gradients come
+from ``torch.nn`` built with the same architecture and the same weights (copied from torch
+into convnet with ``load_state_dict``). What torch lacks (untied bias, maxout, the notes'
+init rule, the repr notation) is checked against an explicit computation or the notes.
+
+Tolerances (:func:`assert_close`): float64 rtol=1e-10 with an absolute floor of 1e-12 times
+the largest magnitude of the expected array; float32 rtol=1e-5 (atol 1e-6 times that
+magnitude). Both libraries compute in the same dtype, so these bound reordering error, not
+algorithmic differences.
+"""
 
 from __future__ import annotations
 

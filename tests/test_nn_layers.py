@@ -1,18 +1,10 @@
 """convnet.nn: every layer against its PyTorch twin, and weight initialisation.
 
-PyTorch (CPU build) is the oracle: key names and order, shapes, outputs and gradients come
-from ``torch.nn`` built with the same architecture and the same weights (copied from torch
-into convnet with ``load_state_dict``). What torch lacks (untied bias, maxout, the notes'
-init rule, the repr notation) is checked against an explicit computation or the notes.
-
-Tolerances: float64 rtol=1e-10 with an absolute floor of 1e-12 times the largest magnitude
-of the expected array; float32 rtol=1e-5 (atol 1e-6 times that magnitude). Both libraries
-compute in the same dtype, so these bound reordering error, not algorithmic differences.
-
-Statistical init tests use the exact variance of the estimator: for n i.i.d. draws with
-known mean 0, ``m2 = mean(w**2)`` has variance ``(E[w^4] - E[w^2]^2) / n``, i.e.
-``4 b^4 / (45 n)`` for U(-b, b) and ``2 s^4 / n`` for N(0, s^2); the tests allow 6 standard
-deviations (a false failure has probability below 2e-9 per check).
+Oracle and tolerances: see ``nn_oracle.py``. Statistical init tests use the exact variance
+of the estimator: for n i.i.d. draws with known mean 0, ``m2 = mean(w**2)`` has variance
+``(E[w^4] - E[w^2]^2) / n``, i.e. ``4 b^4 / (45 n)`` for U(-b, b) and ``2 s^4 / n`` for
+N(0, s^2); the tests allow 6 standard deviations (a false failure has probability below
+2e-9 per check).
 """
 
 from __future__ import annotations

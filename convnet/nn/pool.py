@@ -24,6 +24,14 @@ def _window_text(kernel_size, stride, dims: int) -> str:
     return f"[{'x'.join(map(str, kernel))} s {step_text}]"
 
 
+def _describe(module, **defaults) -> str:
+    """The notes' window notation, then every option that differs from its default."""
+    parts = [_window_text(module.kernel_size, module.stride, module.dims)]
+    parts += [f"{name}={getattr(module, name)!r}" for name, default in defaults.items()
+              if getattr(module, name) != default]
+    return ", ".join(parts)
+
+
 class _MaxPoolNd(Module):
     dims = 2
 
@@ -40,16 +48,7 @@ class _MaxPoolNd(Module):
                     self.return_indices, padding_mode=self.padding_mode)
 
     def extra_repr(self) -> str:
-        parts = [_window_text(self.kernel_size, self.stride, self.dims)]
-        if self.padding != 0:
-            parts.append(f"padding={self.padding!r}")
-        if self.dilation != 1:
-            parts.append(f"dilation={self.dilation!r}")
-        if self.ceil_mode:
-            parts.append("ceil_mode=True")
-        if self.padding_mode is not None:
-            parts.append(f"padding_mode={self.padding_mode!r}")
-        return ", ".join(parts)
+        return _describe(self, padding=0, dilation=1, ceil_mode=False, padding_mode=None)
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -90,14 +89,7 @@ class _AvgPoolNd(Module):
                     self.count_include_pad, self.divisor_override, padding_mode=self.padding_mode)
 
     def extra_repr(self) -> str:
-        parts = [_window_text(self.kernel_size, self.stride, self.dims)]
-        if self.padding != 0:
-            parts.append(f"padding={self.padding!r}")
-        if not self.count_include_pad:
-            parts.append("count_include_pad=False")
-        if self.padding_mode is not None:
-            parts.append(f"padding_mode={self.padding_mode!r}")
-        return ", ".join(parts)
+        return _describe(self, padding=0, count_include_pad=True, padding_mode=None)
 
 
 class AvgPool1d(_AvgPoolNd):
