@@ -31,6 +31,7 @@ from numbers import Integral
 
 import numpy as np
 
+from . import conv_channels_last
 from .padding import PADDING_MODES, Pairs, check_padding_fits, pad, pad_backward
 from .windows import col2im, im2col, output_size, resolve_padding, to_tuple
 
@@ -172,11 +173,17 @@ def bias_gradient(dy: np.ndarray, spec: ConvSpec) -> np.ndarray | None:
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-            spec: ConvSpec) -> tuple[np.ndarray, tuple]:
+            spec: ConvSpec, channels_last: bool = True) -> tuple[np.ndarray, tuple]:
     """Convolve ``x`` (N, C_in, *spatial) with ``weight``; returns ``(y, saved)``.
 
     ``y`` has shape (N, C_out, *out_sizes); ``saved`` is what :func:`backward` needs.
+    1-D and 2-D convolutions without groups run in channels-last memory
+    (:mod:`convnet.ops.conv_channels_last`); ``channels_last=False`` forces the
+    layout-preserving path below (same results to float rounding).
     """
+    if channels_last and conv_channels_last.supported(x, weight, spec):
+        y, saved = conv_channels_last.forward(x, weight, bias, spec)
+        return y, ("channels_last", saved)
     groups = spec.groups
     batch = x.shape[0]
     out_channels = weight.shape[0]
@@ -190,12 +197,15 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         np.matmul(weight_matrix[group], cols[group], out=y[group])
     y = y.reshape((out_channels, batch) + spec.out_sizes)
     y = np.moveaxis(y, 0, 1)                                # (N, C_out, *out), no copy
-    return add_bias(y, bias, spec), (cols, weight_matrix)
+    return add_bias(y, bias, spec), ("channels_first", (cols, weight_matrix))
 
 
 def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
              need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
+    layout, saved = saved
+    if layout == "channels_last":
+        return conv_channels_last.backward(dy, saved, spec, need_input_grad)
     cols, weight_matrix = saved
     groups = spec.groups
     out_channels = spec.weight_shape[0]

@@ -1,0 +1,128 @@
+"""Convolution computed in channels-last memory (the fast path of :mod:`convnet.ops.conv`).
+
+Same maths as :mod:`convnet.ops.conv`, other memory order. The padded input is held as
+(N, H, W, C), so each window row is one contiguous run of ``k_w * C`` floats, and the
+column matrix is (positions, filter elements) with the filter elements in (i, j, c)
+order::
+
+    cols  (N*H_out*W_out, k_h*k_w*C)      compiled copy, conv_kernels.im2col
+    Y     = cols @ Wm.T                    (positions, C_out): channels-last output
+    dW    = dY.T @ cols                    (C_out, k_h*k_w*C) -> (C_out, C, k_h, k_w)
+    dcols = dY @ Wm                        -> conv_kernels.col2im -> dx
+
+with ``Wm`` the weight as (C_out, k_h*k_w*C). The output is returned as an
+(N, C_out, H_out, W_out) array whose memory is channels-last (a transposed view, like
+PyTorch's ``channels_last`` memory format), so the next convolution, ReLU or pooling
+reads it without a copy. 1-D convolutions run as 2-D ones of height 1.
+
+Used for 1-D and 2-D convolutions with ``groups == 1`` and one floating dtype for input
+and weight, when numba is importable (:func:`supported`); everything else takes the
+NumPy path of :mod:`convnet.ops.conv`.
+
+Example:
+    >>> import numpy as np
+    >>> from convnet.ops.conv import conv_spec
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> w = np.ones((1, 1, 2, 2), np.float32)
+    >>> spec = conv_spec(x.shape, x.dtype, w.shape, stride=2)
+    >>> y, saved = forward(x, w, None, spec)
+    >>> y.tolist()
+    [[[[10.0, 18.0], [42.0, 50.0]]]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import conv_kernels
+from .padding import pad, pad_backward
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def supported(x: np.ndarray, weight: np.ndarray, spec) -> bool:
+    """True when :func:`forward` can compute this convolution."""
+    return (conv_kernels.AVAILABLE and spec.groups == 1 and len(spec.kernel_size) in (1, 2)
+            and x.dtype == weight.dtype and x.dtype in _FLOATS)
+
+
+def _as_2d(values: tuple[int, ...], fill: int) -> tuple[int, int]:
+    return (fill,) * (2 - len(values)) + tuple(values)
+
+
+def _geometry(spec, channels: int) -> tuple[int, ...]:
+    """The kernels' geometry ints (see :mod:`convnet.ops.conv_kernels`)."""
+    kh, kw = _as_2d(spec.kernel_size, 1)
+    sh, sw = _as_2d(spec.stride, 1)
+    dh, dw = _as_2d(spec.dilation, 1)
+    out_h, out_w = _as_2d(spec.out_sizes, 1)
+    if dw == 1:                       # a window row is one run of kw * C floats
+        runs, run = 1, kw * channels
+    else:
+        runs, run = kw, channels
+    return kh, runs, run, sh, sw * channels, dh, dw * channels, out_h, out_w
+
+
+def padded_channels_last(x: np.ndarray, spec) -> np.ndarray:
+    """``x`` (N, C, *spatial) padded as ``spec`` says, as a C-contiguous (N, H_p, W_p, C)
+    array (1-D: H_p = 1). No copy when ``x`` is already channels-last and unpadded."""
+    n, c = x.shape[:2]
+    padded = tuple(size + b + a for size, (b, a) in zip(x.shape[2:], spec.padding))
+    shape = (n,) + _as_2d(padded, 1) + (c,)
+    moved = np.moveaxis(x, 1, -1)                               # (N, *spatial, C) view
+    if not any(b or a for b, a in spec.padding):
+        return np.ascontiguousarray(moved).reshape(shape)
+    if spec.padding_mode != "zeros":
+        return np.ascontiguousarray(np.moveaxis(pad(x, spec.padding, spec.padding_mode),
+                                                1, -1)).reshape(shape)
+    image = np.zeros(shape[:1] + tuple(padded) + (c,), dtype=x.dtype)
+    inner = tuple(slice(b, b + size) for size, (b, _) in zip(x.shape[2:], spec.padding))
+    image[(slice(None),) + inner] = moved
+    return image.reshape(shape)
+
+
+def weight_matrix(weight: np.ndarray) -> np.ndarray:
+    """(C_out, C, *k) -> (C_out, prod(k) * C), filter elements in (i, j, c) order."""
+    return np.ascontiguousarray(np.moveaxis(weight, 1, -1)).reshape(weight.shape[0], -1)
+
+
+def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+            spec) -> tuple[np.ndarray, tuple]:
+    """Convolve ``x`` (N, C_in, *spatial) with ``weight``; returns ``(y, saved)``, ``y``
+    of shape (N, C_out, *out_sizes) in channels-last memory."""
+    from .conv import add_bias                                  # conv imports this module
+    n, c = x.shape[:2]
+    out_channels = weight.shape[0]
+    image = padded_channels_last(x, spec)
+    geometry = _geometry(spec, c)
+    kh, runs, run, *_ , out_h, out_w = geometry
+    cols = np.empty((n * out_h * out_w, kh * runs * run), dtype=x.dtype)
+    conv_kernels.im2col(image.reshape(n, image.shape[1], -1), *geometry, cols)
+    matrix = weight_matrix(weight)
+    y = cols @ matrix.T                                         # (positions, C_out)
+    y = np.moveaxis(y.reshape((n,) + spec.out_sizes + (out_channels,)), -1, 1)
+    return add_bias(y, bias, spec), (cols, matrix, image.shape)
+
+
+def backward(dy: np.ndarray, saved: tuple, spec,
+             need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
+    from .conv import bias_gradient
+    cols, matrix, image_shape = saved
+    out_channels = matrix.shape[0]
+    in_channels = image_shape[-1]
+    # (N, C_out, *out) -> (positions, C_out): free when dy is channels-last already
+    dy_rows = np.ascontiguousarray(np.moveaxis(dy, 1, -1)).reshape(-1, out_channels)
+    dweight = (dy_rows.T @ cols).reshape((out_channels,) + spec.kernel_size + (in_channels,))
+    dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
+    dbias = dy_rows.sum(axis=0) if spec.bias == "tied" else bias_gradient(dy, spec)
+    dx = None
+    if need_input_grad:
+        dcols = dy_rows @ matrix                                 # (positions, k*C)
+        image = np.empty(image_shape, dtype=dcols.dtype)
+        n, height = image_shape[:2]
+        conv_kernels.col2im(dcols, *_geometry(spec, in_channels), image.reshape(n, height, -1))
+        padded = image.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
+        dx = pad_backward(np.moveaxis(padded, -1, 1), spec.input_shape, spec.padding,
+                          spec.padding_mode)
+    return dx, dweight, dbias

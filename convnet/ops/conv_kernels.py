@@ -1,0 +1,85 @@
+"""Compiled im2col and col2im (numba) for channels-last images: the copies behind
+:mod:`convnet.ops.conv_channels_last`.
+
+An image is held as ``(N, H, W * C)`` (channels-last, the channel axis merged into
+the width), and the column matrix as ``(N * out_h * out_w, k_h * k_w * C)``: one row
+per output position (batch-major), one column per filter element in (i, j, c)
+order. Within a window row the ``k_w * C`` values are contiguous in the image when
+the dilation along W is 1, so every copy is a run of ``k_w * C`` floats (``C``
+floats otherwise), never a gather of single pixels.
+
+Each kernel takes the geometry as plain ints: ``kh`` kernel rows, ``runs`` copies
+per kernel row of ``run`` floats each, ``sh``/``dh`` stride and dilation along H in
+rows, ``sw``/``dw`` stride and dilation along W in floats of the merged axis
+(already multiplied by C).
+
+``AVAILABLE`` is False when numba cannot be imported; the convolution then uses
+its NumPy path (:mod:`convnet.ops.conv`).
+
+Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row):
+    >>> import numpy as np
+    >>> image = np.arange(12, dtype=np.float32).reshape(1, 3, 4)   # (N, H, W * C), C = 1
+    >>> cols = np.empty((2, 4), np.float32)
+    >>> im2col(image, 2, 1, 2, 2, 2, 1, 1, 1, 2, cols)   # kh=2, one run of 2, out 1x2
+    >>> cols.tolist()
+    [[0.0, 1.0, 4.0, 5.0], [2.0, 3.0, 6.0, 7.0]]
+"""
+
+from __future__ import annotations
+
+try:
+    from numba import njit
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - exercised only without numba
+    AVAILABLE = False
+
+
+
+def _im2col_py(image, kh, runs, run, sh, sw, dh, dw, out_h, out_w, cols):
+    """``cols[(n, y, x), (i, j, c)] = image[n, y*sh + i*dh, x*sw + j*dw + c]``."""
+    batch = image.shape[0]
+    for row_block in range(batch * out_h):
+        n = row_block // out_h
+        y = row_block % out_h
+        for x in range(out_w):
+            r = row_block * out_w + x
+            target = cols[r]
+            col = 0
+            for i in range(kh):
+                source_row = image[n, y * sh + i * dh]
+                for j in range(runs):
+                    start = x * sw + j * dw
+                    # 1-D slices with 0-based indices: numba drops the negative-index
+                    # checks and vectorises the copy
+                    source = source_row[start:start + run]
+                    part = target[col:col + run]
+                    for e in range(run):
+                        part[e] = source[e]
+                    col += run
+
+
+def _col2im_py(cols, kh, runs, run, sh, sw, dh, dw, out_h, out_w, image):
+    """Adjoint of :func:`im2col`: ``image`` is overwritten with the sum of every column
+    entry at the place it was copied from (parallel over images: windows of one image
+    overlap, windows of different images do not)."""
+    batch = image.shape[0]
+    for n in range(batch):
+        image[n] = 0
+        for y in range(out_h):
+            for x in range(out_w):
+                source_row = cols[(n * out_h + y) * out_w + x]
+                col = 0
+                for i in range(kh):
+                    target_row = image[n, y * sh + i * dh]
+                    for j in range(runs):
+                        start = x * sw + j * dw
+                        target = target_row[start:start + run]
+                        source = source_row[col:col + run]
+                        for e in range(run):
+                            target[e] += source[e]
+                        col += run
+
+
+if AVAILABLE:
+    im2col = njit(cache=True, nogil=True)(_im2col_py)
+    col2im = njit(cache=True, nogil=True)(_col2im_py)

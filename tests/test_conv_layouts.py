@@ -1,0 +1,149 @@
+"""The two memory layouts of convolution agree with PyTorch and with each other.
+
+:func:`convnet.ops.conv.forward` runs 1-D and 2-D convolutions without groups in
+channels-last memory (compiled im2col/col2im, :mod:`convnet.ops.conv_channels_last`) and
+everything else in the layout-preserving NumPy path; ``channels_last=False`` forces the
+latter. The public API (tests/test_conv_torch.py) reaches only the first for those
+convolutions, so this file checks both paths, at the ops level, against PyTorch in
+float64 (forward, input, weight and bias gradients; tolerance 1e-10 scaled by the
+largest value), the symmetric mode (which torch lacks) path against path, inputs that
+arrive in channels-last memory, and the compiled kernels against the notes' im2col.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from convnet.ops import conv as conv_ops
+from convnet.ops import conv_channels_last, conv_kernels
+from convnet.ops.padding import pad
+from convnet.ops.windows import im2col
+
+torch = pytest.importorskip(
+    "torch", reason="PyTorch (CPU build) is the test-only oracle for convolution; not installed")
+import torch.nn.functional as TF  # noqa: E402
+
+TORCH_MODE = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+CASES = []
+for nd, stride, dilation, padding, mode, bias in itertools.product(
+        (1, 2), (1, 2, 3), (1, 2), (0, 1, "same", "pairs"),
+        ("zeros", "reflect", "symmetric"), ("none", "tied", "untied")):
+    if mode != "zeros" and padding == 0:
+        continue
+    CASES.append((nd, stride, dilation, padding, mode, bias))
+
+
+def make(nd, stride, dilation, padding, mode, bias, seed=0, kernel=3, channels=(3, 4)):
+    rng = np.random.default_rng(seed)
+    spatial = (9, 8)[:nd] if nd == 2 else (11,)
+    cin, cout = channels
+    x = rng.standard_normal((2, cin) + spatial)
+    w = rng.standard_normal((cout, cin) + (kernel,) * nd)
+    if padding == "pairs":
+        padding = ((2, 1),) * nd
+    spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, None, stride, padding, dilation, 1, mode)
+    b = {"none": None, "tied": rng.standard_normal(cout),
+         "untied": rng.standard_normal((cout,) + spec.out_sizes)}[bias]
+    spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape, stride,
+                              padding, dilation, 1, mode)
+    g = rng.standard_normal(spec.output_shape)
+    return x, w, b, spec, g
+
+
+def run(x, w, b, spec, g, channels_last):
+    y, saved = conv_ops.forward(x, w, b, spec, channels_last=channels_last)
+    assert (saved[0] == "channels_last") == channels_last
+    dx, dw, db = conv_ops.backward(g, saved, spec)
+    return y, dx, dw, db
+
+
+def torch_conv(x, w, b, spec, g):
+    """PyTorch's outputs and gradients (explicit F.pad, then an unpadded convolution)."""
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    flat = [v for before_after in reversed(spec.padding) for v in before_after]
+    padded = TF.pad(xt, flat, mode="constant" if spec.padding_mode == "zeros"
+                    else TORCH_MODE[spec.padding_mode])
+    conv = TF.conv1d if x.ndim == 3 else TF.conv2d
+    y = conv(padded, wt, None, spec.stride, 0, spec.dilation)
+    if bt is not None:
+        y = y + (bt.reshape((1, -1) + (1,) * (x.ndim - 2)) if bt.ndim == 1 else bt)
+    y.backward(torch.tensor(g))
+    return [y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(),
+            None if bt is None else bt.grad.numpy()]
+
+
+def assert_all_close(actual, expected, what):
+    for name, a, e in zip(("y", "dx", "dw", "db"), actual, expected):
+        if e is None:
+            assert a is None, f"{what}: {name} should be None"
+            continue
+        scale = max(1.0, float(np.max(np.abs(e))))
+        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-10 * scale, err_msg=f"{what} {name}")
+
+
+@pytest.mark.parametrize("channels_last", [True, False], ids=["channels_last", "numpy_path"])
+@pytest.mark.parametrize("nd,stride,dilation,padding,mode,bias", CASES,
+                         ids=["-".join(map(str, c)) for c in CASES])
+def test_both_paths_against_torch_or_each_other(nd, stride, dilation, padding, mode, bias,
+                                                channels_last):
+    x, w, b, spec, g = make(nd, stride, dilation, padding, mode, bias)
+    ours = run(x, w, b, spec, g, channels_last)
+    assert ours[0].shape == spec.output_shape and ours[1].shape == x.shape
+    if mode in TORCH_MODE or mode == "zeros":
+        expected = torch_conv(x, w, b, spec, g)
+    else:  # 'symmetric': no torch mode; the other path, itself checked against torch
+        expected = run(x, w, b, spec, g, not channels_last)
+    assert_all_close(ours, expected, f"{spec}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channels_last_output_feeds_the_next_convolution_without_a_copy(dtype):
+    x, w, b, spec, g = make(2, 1, 1, 1, "zeros", "tied")
+    x, w, b = x.astype(dtype), w.astype(dtype), b.astype(dtype)
+    y, _ = conv_ops.forward(x, w, b, spec)
+    assert y.dtype == dtype
+    assert np.moveaxis(y, 1, -1).flags.c_contiguous        # (N, H, W, C) in memory
+    image = conv_channels_last.padded_channels_last(y, conv_ops.conv_spec(
+        y.shape, y.dtype, (2, 4, 1, 1)))
+    assert np.shares_memory(image, y)
+    # a channels-last input gives the same result as its contiguous copy
+    w2 = np.random.default_rng(1).standard_normal((5, 4, 3, 3)).astype(dtype)
+    spec2 = conv_ops.conv_spec(y.shape, y.dtype, w2.shape, padding="same")
+    from_view = conv_ops.forward(y, w2, None, spec2)[0]
+    from_copy = conv_ops.forward(np.ascontiguousarray(y), w2, None, spec2)[0]
+    np.testing.assert_array_equal(from_view, from_copy)
+
+
+def test_dtype_mismatch_and_groups_take_the_numpy_path():
+    x, w, b, spec, g = make(2, 1, 1, 1, "zeros", "none")
+    assert conv_ops.forward(x.astype(np.float32), w, None, spec)[1][0] == "channels_first"
+    x = np.zeros((1, 4, 5, 5))
+    spec = conv_ops.conv_spec(x.shape, x.dtype, (4, 2, 3, 3), groups=2)
+    assert conv_ops.forward(x, np.zeros((4, 2, 3, 3)), None, spec)[1][0] == "channels_first"
+
+
+@pytest.mark.parametrize("stride,dilation", [(1, 1), (2, 1), (1, 2), (3, 2)])
+def test_compiled_im2col_is_the_notes_im2col_reordered_and_col2im_its_adjoint(stride, dilation):
+    rng = np.random.default_rng(stride * 10 + dilation)
+    x = rng.standard_normal((2, 3, 10, 9))
+    spec = conv_ops.conv_spec(x.shape, x.dtype, (1, 3, 3, 2), stride=stride, padding=1,
+                              dilation=dilation)
+    image = conv_channels_last.padded_channels_last(x, spec)
+    geometry = conv_channels_last._geometry(spec, 3)
+    kh, runs, run_length, *_, out_h, out_w = geometry
+    cols = np.empty((2 * out_h * out_w, kh * runs * run_length))
+    conv_kernels.im2col(image.reshape(2, image.shape[1], -1), *geometry, cols)
+    notes = im2col(pad(x, spec.padding), (3, 2), spec.stride, spec.dilation, spec.out_sizes)
+    # notes: rows (c, i, j), columns (n, y, x); here: rows (n, y, x), columns (i, j, c)
+    reordered = notes.reshape(3, 3, 2, -1).transpose(3, 1, 2, 0).reshape(cols.shape)
+    np.testing.assert_array_equal(cols, reordered)
+    # adjoint: <im2col(a), c> == <a, col2im(c)>
+    c = rng.standard_normal(cols.shape)
+    back = np.empty_like(image)
+    conv_kernels.col2im(c, *geometry, back.reshape(2, image.shape[1], -1))
+    np.testing.assert_allclose(np.vdot(cols, c), np.vdot(image, back), rtol=1e-12)
