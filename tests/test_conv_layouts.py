@@ -147,3 +147,20 @@ def test_compiled_im2col_is_the_notes_im2col_reordered_and_col2im_its_adjoint(st
     back = np.empty_like(image)
     conv_kernels.col2im(c, *geometry, back.reshape(2, image.shape[1], -1))
     np.testing.assert_allclose(np.vdot(cols, c), np.vdot(image, back), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 16, 32, 32), (2, 3, 16, 16), (3, 9, 8, 64), (2, 12, 1024)])
+def test_channels_last_copy_including_the_4k_plane_kernel(shape, dtype):
+    """Planes of 4 KiB multiples take the tiled compiled transpose; others NumPy's copy."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    expected = np.moveaxis(x, 1, -1)
+    got = conv_channels_last.channels_last(x)
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    out = np.zeros(expected.shape[:1] + tuple(s + 2 for s in expected.shape[1:-1])
+                   + expected.shape[-1:], dtype)
+    interior = (slice(None),) + (slice(1, -1),) * (x.ndim - 2)
+    conv_channels_last.channels_last(x, out=out[interior])
+    np.testing.assert_array_equal(out[interior], expected)
+    assert not out[:, 0].any() and not out[:, -1].any()

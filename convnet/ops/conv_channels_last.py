@@ -63,21 +63,47 @@ def _geometry(spec, channels: int) -> tuple[int, ...]:
     return kh, runs, run, sh, sw * channels, dh, dw * channels, out_h, out_w
 
 
+def channels_last(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x`` (N, C, *spatial) as a channels-last (N, *spatial, C) array: written into
+    ``out`` when given (any strides, e.g. the interior of a padded image), else a view
+    when ``x`` is channels-last already, else a new C-contiguous array."""
+    moved = np.moveaxis(x, 1, -1)
+    if out is None and moved.flags.c_contiguous:
+        return moved
+    plane_bytes = x[0, 0].nbytes
+    if x.flags.c_contiguous and x.shape[1] > 1 and plane_bytes % 4096 == 0:
+        target = out if out is not None and out.flags.c_contiguous else np.empty(
+            moved.shape, dtype=x.dtype)
+        conv_kernels.to_channels_last(x.reshape(x.shape[0], x.shape[1], -1),
+                                      target.reshape(x.shape[0], -1, x.shape[1]))
+        if out is None or out is target:
+            return target
+        moved = target
+    if out is None:
+        return np.ascontiguousarray(moved)
+    out[...] = moved
+    return out
+
+
 def padded_channels_last(x: np.ndarray, spec) -> np.ndarray:
     """``x`` (N, C, *spatial) padded as ``spec`` says, as a C-contiguous (N, H_p, W_p, C)
     array (1-D: H_p = 1). No copy when ``x`` is already channels-last and unpadded."""
     n, c = x.shape[:2]
     padded = tuple(size + b + a for size, (b, a) in zip(x.shape[2:], spec.padding))
     shape = (n,) + _as_2d(padded, 1) + (c,)
-    moved = np.moveaxis(x, 1, -1)                               # (N, *spatial, C) view
     if not any(b or a for b, a in spec.padding):
-        return np.ascontiguousarray(moved).reshape(shape)
+        return channels_last(x).reshape(shape)
     if spec.padding_mode != "zeros":
-        return np.ascontiguousarray(np.moveaxis(pad(x, spec.padding, spec.padding_mode),
-                                                1, -1)).reshape(shape)
-    image = np.zeros(shape[:1] + tuple(padded) + (c,), dtype=x.dtype)
+        return channels_last(pad(x, spec.padding, spec.padding_mode)).reshape(shape)
+    image = np.empty(shape[:1] + tuple(padded) + (c,), dtype=x.dtype)
     inner = tuple(slice(b, b + size) for size, (b, _) in zip(x.shape[2:], spec.padding))
-    image[(slice(None),) + inner] = moved
+    for dim, (size, (b, a)) in enumerate(zip(x.shape[2:], spec.padding)):  # the border
+        edges = [slice(None)] * image.ndim
+        edges[1 + dim] = slice(0, b)
+        image[tuple(edges)] = 0
+        edges[1 + dim] = slice(b + size, b + size + a)
+        image[tuple(edges)] = 0
+    channels_last(x, out=image[(slice(None),) + inner])
     return image.reshape(shape)
 
 
@@ -100,6 +126,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     conv_kernels.im2col(image.reshape(n, image.shape[1], -1), *geometry, cols)
     matrix = weight_matrix(weight)
     y = cols @ matrix.T                                         # (positions, C_out)
+    if spec.bias == "tied" and bias.dtype == y.dtype:
+        y += bias                                               # contiguous rows: fast
+        bias = None
     y = np.moveaxis(y.reshape((n,) + spec.out_sizes + (out_channels,)), -1, 1)
     return add_bias(y, bias, spec), (cols, matrix, image.shape)
 
@@ -112,7 +141,7 @@ def backward(dy: np.ndarray, saved: tuple, spec,
     out_channels = matrix.shape[0]
     in_channels = image_shape[-1]
     # (N, C_out, *out) -> (positions, C_out): free when dy is channels-last already
-    dy_rows = np.ascontiguousarray(np.moveaxis(dy, 1, -1)).reshape(-1, out_channels)
+    dy_rows = channels_last(dy).reshape(-1, out_channels)
     dweight = (dy_rows.T @ cols).reshape((out_channels,) + spec.kernel_size + (in_channels,))
     dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
     dbias = dy_rows.sum(axis=0) if spec.bias == "tied" else bias_gradient(dy, spec)
