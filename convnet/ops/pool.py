@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import pool_kernels
+from . import pool2d_kernels, pool_kernels
 from .padding import PADDING_MODES, Pairs, check_padding_fits, pad, pad_backward, source_index
 from .windows import effective_kernel, output_size, resolve_padding, to_tuple
 
@@ -125,12 +125,16 @@ def _unpadded_gradient(grad_padded: np.ndarray, spec: PoolSpec) -> np.ndarray:
 def max_forward(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima (N, C, *out) and the winning window offset of each, as a flat index.
 
-    Uses the compiled kernel of :mod:`convnet.ops.pool_kernels` when numba is installed,
-    else :func:`max_forward_numpy`; both give identical results.
+    Uses the compiled kernels of :mod:`convnet.ops.pool_kernels` (channel-major input) or
+    :mod:`convnet.ops.pool2d_kernels` (2-D, channels-last input, kept channels-last) when
+    numba is installed, else :func:`max_forward_numpy`; all give identical results.
     """
     if not pool_kernels.AVAILABLE:
         return max_forward_numpy(x, spec)
     source, before = _kernel_input(x, spec)
+    if len(spec.kernel_size) == 2 and pool2d_kernels.is_channels_last(source):
+        return pool2d_kernels.max_forward(source, spec.kernel_size, spec.stride, spec.dilation,
+                                          before, spec.out_sizes)
     return pool_kernels.max_forward(source, spec.kernel_size, spec.stride, spec.dilation,
                                     before, spec.out_sizes)
 
@@ -167,7 +171,9 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarr
         n + ((b + a) if spec.padding_mode is not None else 0)
         for n, (b, a) in zip(spec.input_shape[2:], spec.padding))
     before = tuple(0 if spec.padding_mode is not None else b for b, _ in spec.padding)
-    grad = pool_kernels.max_backward(dy, winner, source_shape, spec.kernel_size, spec.stride,
+    layout = pool2d_kernels if (len(spec.kernel_size) == 2
+                                and pool2d_kernels.is_channels_last(winner)) else pool_kernels
+    grad = layout.max_backward(dy, winner, source_shape, spec.kernel_size, spec.stride,
                                      spec.dilation, before)
     if spec.padding_mode is None:
         return grad

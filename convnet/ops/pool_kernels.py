@@ -12,6 +12,8 @@ its NumPy implementation.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 try:
@@ -80,6 +82,12 @@ else:
     prange = range
 
 
+def winner_dtype(kernel_size) -> np.dtype:
+    """Smallest integer type that holds every flat window offset (int8 up to 127 cells)."""
+    cells = math.prod(kernel_size)
+    return np.dtype(np.int8 if cells <= 127 else np.int16 if cells <= 32767 else np.int32)
+
+
 def _threads_for(size: int) -> int:
     return _ALL_THREADS if size >= PARALLEL_THRESHOLD else 1
 
@@ -101,7 +109,7 @@ def max_forward(x: np.ndarray, kernel_size, stride, dilation, before, out_sizes)
     spatial = len(kernel_size)
     shape = x.shape[:2] + tuple(out_sizes)
     out = np.empty(shape, dtype=x.dtype)
-    winner = np.empty(shape, dtype=np.int64)
+    winner = np.empty(shape, dtype=winner_dtype(kernel_size))
     numba.set_num_threads(_threads_for(out.size))
     _max_forward(_five_d(x, spatial), _as_3d(kernel_size, 1), _as_3d(stride, 1),
                  _as_3d(dilation, 1), _as_3d(before, 0), _five_d(out, spatial),

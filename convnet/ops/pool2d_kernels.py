@@ -1,0 +1,120 @@
+"""Compiled 2-D max pooling (numba) that keeps the input's memory layout.
+
+The general kernels of :mod:`convnet.ops.pool_kernels` walk one (n, c) plane at a time,
+which suits channel-major (NCHW) memory. A convolution's output is channels-last
+(:mod:`convnet.ops.conv_channels_last`), where one plane is scattered over memory with a
+stride of C values; these kernels then walk output positions and take the maximum of
+whole contiguous channel vectors at once, and write the output, the winners and the
+input gradient channels-last too, so the next convolution reads them without a copy.
+
+Semantics are those of :func:`convnet.ops.pool.max_forward`: window cells outside the
+input are skipped (padding with -inf), the first maximum in row-major window order wins,
+a NaN wins over numbers, ``winner`` holds the flat window offset. Winners are int8 for
+windows of up to 127 cells (int16 / int32 above): a quarter of the memory of int64.
+
+Example:
+    >>> import numpy as np
+    >>> x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+    >>> out, winner = max_forward(np.moveaxis(np.moveaxis(x, 1, -1).copy(), -1, 1),
+    ...                           (2, 2), (2, 2), (1, 1), (0, 0), (2, 2))
+    >>> out[0, 1].tolist(), int(winner[0, 0, 0, 0]), np.moveaxis(out, 1, -1).flags.c_contiguous
+    ([[21.0, 23.0], [29.0, 31.0]], 3, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .pool_kernels import AVAILABLE, _threads_for, winner_dtype
+
+if AVAILABLE:
+    import numba
+    from numba import njit, prange
+else:  # pragma: no cover - exercised only without numba
+    prange = range
+
+
+def is_channels_last(x: np.ndarray) -> bool:
+    """True when ``x`` (N, C, H, W) has the channel as its fastest-varying axis."""
+    return x.shape[1] > 1 and abs(x.strides[1]) < min(abs(x.strides[2]), abs(x.strides[3]))
+
+
+def _forward_channels_last_py(x, kh, kw, sh, sw, dh, dw, ph, pw, out, winner):
+    """x (N, H, W, C), out and winner (N, H_out, W_out, C), any strides."""
+    batch, height, width, channels = x.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    for row in prange(batch * out_h):
+        n = row // out_h
+        a = row % out_h
+        for b in range(out_w):
+            best = out[n, a, b]
+            win = winner[n, a, b]
+            for c in range(channels):
+                best[c] = -np.inf
+                win[c] = -1
+            index = 0
+            for i in range(kh):
+                y = a * sh - ph + i * dh
+                for j in range(kw):
+                    xx = b * sw - pw + j * dw
+                    if 0 <= y < height and 0 <= xx < width:
+                        values = x[n, y, xx]
+                        for c in range(channels):
+                            value = values[c]
+                            if win[c] < 0 or value > best[c] or value != value:
+                                best[c] = value
+                                win[c] = index
+                    index += 1
+
+
+def _backward_channels_last_py(dy, winner, kw, sh, sw, dh, dw, ph, pw, grad):
+    """dy and winner (N, H_out, W_out, C), grad (N, H, W, C) zeroed; any strides."""
+    batch, out_h, out_w, channels = dy.shape
+    for n in prange(batch):
+        for a in range(out_h):
+            for b in range(out_w):
+                for c in range(channels):
+                    index = winner[n, a, b, c]
+                    i = index // kw
+                    j = index % kw
+                    grad[n, a * sh - ph + i * dh, b * sw - pw + j * dw, c] += dy[n, a, b, c]
+
+
+if AVAILABLE:
+    _forward_channels_last = njit(parallel=True, cache=True, nogil=True)(
+        _forward_channels_last_py)
+    _backward_channels_last = njit(parallel=True, cache=True, nogil=True)(
+        _backward_channels_last_py)
+
+
+def _last(array: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) view -> (N, H, W, C) view."""
+    return np.moveaxis(array, 1, -1)
+
+
+def _first(array: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) view -> (N, C, H, W) view."""
+    return np.moveaxis(array, -1, 1)
+
+
+def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
+    """(maxima, winners), each (N, C, *out_sizes) in channels-last memory, for a
+    channels-last ``x`` (N, C, H, W); ``before`` is the implicit padding of each dim."""
+    batch, channels = x.shape[:2]
+    shape = (batch,) + tuple(out_sizes) + (channels,)
+    out = np.empty(shape, dtype=x.dtype)
+    winner = np.empty(shape, dtype=winner_dtype(kernel_size))
+    numba.set_num_threads(_threads_for(out.size))
+    _forward_channels_last(_last(x), *kernel_size, *stride, *dilation, *before, out, winner)
+    return _first(out), _first(winner)
+
+
+def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before):
+    """Input gradient (channels-last memory, logical shape ``input_shape``) of
+    :func:`max_forward`: each output's gradient added at its window's maximum."""
+    batch, channels = input_shape[:2]
+    grad = np.zeros((batch,) + tuple(input_shape[2:]) + (channels,), dtype=dy.dtype)
+    numba.set_num_threads(_threads_for(dy.size))
+    _backward_channels_last(_last(dy), _last(winner), kernel_size[1], *stride, *dilation,
+                            *before, grad)
+    return _first(grad)

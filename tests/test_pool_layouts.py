@@ -1,0 +1,74 @@
+"""2-D max pooling of channels-last inputs (a convolution's output) equals the NumPy path
+and keeps the layout.
+
+:mod:`convnet.ops.pool2d_kernels` runs when the input's channel axis is its
+fastest-varying one; the other paths are oracled against PyTorch and loop references
+elsewhere (tests/test_pool_torch.py, tests/test_pool_reference.py,
+tests/test_pool_kernels.py). Here the same values in channels-last memory must give the
+NumPy path's maxima and winners bit for bit and its input gradient up to the order of
+additions, over padding forms and modes, stride, dilation, ceil_mode, ties and NaNs, and
+the outputs and gradient must be channels-last in memory.
+"""
+
+import numpy as np
+import pytest
+
+from convnet.ops import pool, pool2d_kernels, pool_kernels
+
+pytestmark = pytest.mark.skipif(not pool_kernels.AVAILABLE,
+                                reason="numba is not installed: only the NumPy path exists")
+
+CASES = [
+    # (spatial shape, kernel, stride, padding, dilation, ceil_mode, padding_mode)
+    ((8, 8), 2, 2, 0, 1, False, None),
+    ((9, 10), 3, 2, "same", 1, False, None),
+    ((9, 10), 2, 2, 0, 1, True, None),
+    ((8, 11), (3, 2), (2, 1), ((1, 0), (0, 1)), (2, 1), False, None),
+    ((9, 10), 3, 2, "same", 1, False, "reflect"),
+    ((7, 7), 4, 1, "same", 1, False, "circular"),
+    ((15, 15), 3, 3, 0, 1, False, None),
+]
+
+
+def channels_last_copy(x):
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation, ceil_mode, mode", CASES)
+@pytest.mark.parametrize("dtype, values", [(np.float32, "normal"), (np.float64, "normal"),
+                                           (np.float64, "ties"), (np.float64, "nan")])
+def test_channels_last_max_pool_equals_numpy_path(shape, kernel, stride, padding, dilation,
+                                                  ceil_mode, mode, dtype, values):
+    rng = np.random.default_rng(len(CASES) + shape[0])
+    x = rng.standard_normal((2, 5) + shape).astype(dtype)
+    if values == "ties":
+        x = np.round(x).astype(dtype)
+    if values == "nan":
+        x[0, 1, 2, 3] = np.nan
+    spec = pool.pool_spec(x.shape, x.dtype, kernel, stride, padding, dilation, ceil_mode, mode)
+    x_last = channels_last_copy(x)
+    assert pool2d_kernels.is_channels_last(x_last)
+    out, winner = pool.max_forward(x_last, spec)
+    # with a padding_mode the padded copy is channel-major and takes the plane kernel
+    assert np.moveaxis(out, 1, -1).flags.c_contiguous == (mode is None)
+    assert winner.dtype == np.int8
+    expected, expected_winner = pool.max_forward(x, spec)        # the plane-wise kernel
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(winner, expected_winner)
+    if values != "nan":                       # the NumPy path does not rank NaNs
+        out_np, winner_np = pool.max_forward_numpy(x, spec)
+        np.testing.assert_array_equal(out, out_np)
+        np.testing.assert_array_equal(winner, winner_np)
+    dy = rng.standard_normal(out.shape).astype(dtype)
+    grad = pool.max_backward(channels_last_copy(dy), winner, spec)
+    assert grad.shape == x.shape
+    assert np.moveaxis(grad, 1, -1).flags.c_contiguous == (mode is None)
+    tolerance = 4 * np.finfo(dtype).eps
+    np.testing.assert_allclose(grad, pool.max_backward_numpy(dy, expected_winner, spec),
+                               rtol=tolerance, atol=tolerance)
+
+
+def test_single_channel_input_takes_the_plane_kernel():
+    x = np.zeros((2, 1, 4, 4))
+    assert not pool2d_kernels.is_channels_last(x)
+    assert not pool2d_kernels.is_channels_last(np.zeros((2, 3, 4, 4)))
