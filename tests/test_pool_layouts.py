@@ -72,3 +72,29 @@ def test_single_channel_input_takes_the_plane_kernel():
     x = np.zeros((2, 1, 4, 4))
     assert not pool2d_kernels.is_channels_last(x)
     assert not pool2d_kernels.is_channels_last(np.zeros((2, 3, 4, 4)))
+
+
+@pytest.mark.parametrize("shape, kernel", [((8, 8), 2), ((15, 12), 3), ((6, 8), (3, 2)),
+                                           ((9, 8), 2)])
+@pytest.mark.parametrize("values", ["normal", "ties", "nan"])
+def test_channel_major_windows_that_tile_the_input(shape, kernel, values):
+    """Stride == kernel on sizes the kernel divides: the backward pass writes every cell
+    once (no zeroing); (9, 8) with k=2 does not tile and takes the scatter kernel."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3) + shape)
+    if values == "ties":
+        x = np.round(x)
+    if values == "nan":
+        x[1, 2, 0, 1] = np.nan
+    spec = pool.pool_spec(x.shape, x.dtype, kernel, kernel)
+    out, winner = pool.max_forward(x, spec)
+    assert out.flags.c_contiguous and winner.dtype == np.int8
+    if values != "nan":
+        out_np, winner_np = pool.max_forward_numpy(x, spec)
+        np.testing.assert_array_equal(out, out_np)
+        np.testing.assert_array_equal(winner, winner_np)
+    else:
+        assert np.isnan(out[1, 2, 0, 0])
+    dy = rng.standard_normal(out.shape)
+    np.testing.assert_array_equal(pool.max_backward(dy, winner, spec),
+                                  pool.max_backward_numpy(dy, winner, spec))

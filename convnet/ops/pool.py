@@ -132,9 +132,11 @@ def max_forward(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
     if not pool_kernels.AVAILABLE:
         return max_forward_numpy(x, spec)
     source, before = _kernel_input(x, spec)
-    if len(spec.kernel_size) == 2 and pool2d_kernels.is_channels_last(source):
-        return pool2d_kernels.max_forward(source, spec.kernel_size, spec.stride, spec.dilation,
-                                          before, spec.out_sizes)
+    if len(spec.kernel_size) == 2:
+        kernel = (pool2d_kernels.max_forward if pool2d_kernels.is_channels_last(source)
+                  else pool2d_kernels.max_forward_planes)
+        return kernel(source, spec.kernel_size, spec.stride, spec.dilation, before,
+                      spec.out_sizes)
     return pool_kernels.max_forward(source, spec.kernel_size, spec.stride, spec.dilation,
                                     before, spec.out_sizes)
 
@@ -171,8 +173,13 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarr
         n + ((b + a) if spec.padding_mode is not None else 0)
         for n, (b, a) in zip(spec.input_shape[2:], spec.padding))
     before = tuple(0 if spec.padding_mode is not None else b for b, _ in spec.padding)
-    layout = pool2d_kernels if (len(spec.kernel_size) == 2
-                                and pool2d_kernels.is_channels_last(winner)) else pool_kernels
+    two_d = len(spec.kernel_size) == 2
+    if two_d and not pool2d_kernels.is_channels_last(winner) and pool2d_kernels.tiles_exactly(
+            source_shape, spec.kernel_size, spec.stride, spec.dilation, before):
+        grad = pool2d_kernels.max_backward_planes(dy, winner, source_shape, spec.kernel_size)
+        return grad if spec.padding_mode is None else pad_backward(
+            grad, spec.input_shape, spec.padding, spec.padding_mode)
+    layout = pool2d_kernels if two_d and pool2d_kernels.is_channels_last(winner) else pool_kernels
     grad = layout.max_backward(dy, winner, source_shape, spec.kernel_size, spec.stride,
                                      spec.dilation, before)
     if spec.padding_mode is None:

@@ -80,7 +80,63 @@ def _backward_channels_last_py(dy, winner, kw, sh, sw, dh, dw, ph, pw, grad):
                     grad[n, a * sh - ph + i * dh, b * sw - pw + j * dw, c] += dy[n, a, b, c]
 
 
+def _first_inside(start, dilation, size, kernel):
+    """(lo, hi): the window cells ``lo <= i < hi`` with ``0 <= start + i*dilation < size``."""
+    lo = 0 if start >= 0 else (-start + dilation - 1) // dilation
+    hi = 0 if start >= size else min(kernel, (size - start + dilation - 1) // dilation)
+    return lo, max(lo, hi)
+
+
+def _forward_planes_py(x, kh, kw, sh, sw, dh, dw, ph, pw, out, winner):
+    """x, out, winner (N, C, H, W) with any strides; one (n, c) plane per task, the
+    window clipped to the input once per output instead of tested cell by cell."""
+    batch, channels, height, width = x.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    for plane in prange(batch * channels):
+        n = plane // channels
+        ch = plane % channels
+        source = x[n, ch]
+        for a in range(out_h):
+            top = a * sh - ph
+            i_lo, i_hi = _first_inside(top, dh, height, kh)
+            for b in range(out_w):
+                left = b * sw - pw
+                j_lo, j_hi = _first_inside(left, dw, width, kw)
+                best = -np.inf
+                best_index = -1
+                for i in range(i_lo, i_hi):
+                    row = source[top + i * dh]
+                    for j in range(j_lo, j_hi):
+                        value = row[left + j * dw]
+                        if best_index < 0 or value > best or value != value:
+                            best = value
+                            best_index = i * kw + j
+                out[n, ch, a, b] = best
+                winner[n, ch, a, b] = best_index
+
+
+def _backward_tiles_py(dy, winner, kh, kw, grad):
+    """Windows that tile the input exactly (stride == kernel, no dilation or padding,
+    nothing left over): every input cell is written once, the winner's with its output
+    gradient, the others with 0, so ``grad`` needs no zeroing pass."""
+    batch, channels, out_h, out_w = dy.shape
+    for plane in prange(batch * channels):
+        n = plane // channels
+        ch = plane % channels
+        for a in range(out_h):
+            for i in range(kh):
+                row = grad[n, ch, a * kh + i]
+                for b in range(out_w):
+                    index = winner[n, ch, a, b]
+                    value = dy[n, ch, a, b]
+                    for j in range(kw):
+                        row[b * kw + j] = value if i * kw + j == index else 0
+
+
 if AVAILABLE:
+    _first_inside = njit(inline="always")(_first_inside)
+    _forward_planes = njit(parallel=True, cache=True, nogil=True)(_forward_planes_py)
+    _backward_tiles = njit(parallel=True, cache=True, nogil=True)(_backward_tiles_py)
     _forward_channels_last = njit(parallel=True, cache=True, nogil=True)(
         _forward_channels_last_py)
     _backward_channels_last = njit(parallel=True, cache=True, nogil=True)(
@@ -107,6 +163,30 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
     numba.set_num_threads(_threads_for(out.size))
     _forward_channels_last(_last(x), *kernel_size, *stride, *dilation, *before, out, winner)
     return _first(out), _first(winner)
+
+
+def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
+    """:func:`max_forward` for channel-major ``x`` (N, C, H, W): results channel-major."""
+    shape = x.shape[:2] + tuple(out_sizes)
+    out = np.empty(shape, dtype=x.dtype)
+    winner = np.empty(shape, dtype=winner_dtype(kernel_size))
+    numba.set_num_threads(_threads_for(out.size))
+    _forward_planes(x, *kernel_size, *stride, *dilation, *before, out, winner)
+    return out, winner
+
+
+def tiles_exactly(input_shape, kernel_size, stride, dilation, before) -> bool:
+    """True when the windows cover each input cell exactly once."""
+    return (tuple(stride) == tuple(kernel_size) and set(dilation) == {1} and not any(before)
+            and all(size % k == 0 for size, k in zip(input_shape[2:], kernel_size)))
+
+
+def max_backward_planes(dy, winner, input_shape, kernel_size):
+    """Input gradient (channel-major) of exactly tiling windows (:func:`tiles_exactly`)."""
+    grad = np.empty(input_shape, dtype=dy.dtype)
+    numba.set_num_threads(_threads_for(grad.size))
+    _backward_tiles(dy, winner, *kernel_size, grad)
+    return grad
 
 
 def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before):
