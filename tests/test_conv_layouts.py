@@ -164,3 +164,14 @@ def test_channels_last_copy_including_the_4k_plane_kernel(shape, dtype):
     conv_channels_last.channels_last(x, out=out[interior])
     np.testing.assert_array_equal(out[interior], expected)
     assert not out[:, 0].any() and not out[:, -1].any()
+
+
+@pytest.mark.parametrize("shape", [(100352, 6), (12800, 16), (7, 3), (97, 64), (1, 5)])
+def test_column_sums_of_the_bias_gradient(shape):
+    rows = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    exact = rows.astype(np.float64).sum(axis=0)
+    got = conv_channels_last.column_sums(rows)
+    assert got.dtype == np.float32 and got.shape == shape[1:]
+    # no worse than NumPy's own float32 sum (which adds one row at a time)
+    own_error = np.abs(rows.sum(axis=0) - exact).max()
+    assert np.abs(got - exact).max() <= max(own_error, 1e-5 * np.sqrt(shape[0]))

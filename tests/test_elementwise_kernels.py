@@ -1,0 +1,41 @@
+"""select_or_zero (the ReLU backward) returns exactly np.where(mask, values, 0).
+
+Bit-for-bit, including NaN and inf values under a False mask (which must give +0.0, not
+NaN) and -0.0 values, for every memory layout the network produces (contiguous,
+channels-last, mixed, sliced) and the dtype and layout of the values.
+"""
+
+import numpy as np
+import pytest
+
+from convnet.ops.elementwise_kernels import select_or_zero
+
+
+def layouts(array):
+    yield "contiguous", array
+    yield "channels_last", np.moveaxis(np.ascontiguousarray(np.moveaxis(array, 1, -1)), -1, 1)
+    yield "sliced", np.repeat(array, 2, axis=-1)[..., ::2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exactly_np_where_in_every_layout(dtype):
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((3, 4, 5, 6)).astype(dtype)
+    values.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    mask = rng.random(values.shape) < 0.5
+    mask.flat[:4] = False
+    expected = np.where(mask, values, dtype(0))
+    for value_name, v in layouts(values):
+        for mask_name, m in layouts(mask):
+            got = select_or_zero(v, m)
+            assert got.dtype == dtype, (value_name, mask_name)
+            np.testing.assert_array_equal(got, expected)
+            assert not np.signbit(got[~mask]).any(), (value_name, mask_name)
+            if value_name == mask_name == "channels_last":
+                assert np.moveaxis(got, 1, -1).flags.c_contiguous
+
+
+def test_empty_and_integer_fall_back_to_numpy():
+    assert select_or_zero(np.zeros((0, 3)), np.zeros((0, 3), bool)).shape == (0, 3)
+    np.testing.assert_array_equal(select_or_zero(np.arange(4), np.array([1, 0, 1, 0], bool)),
+                                  [0, 0, 2, 0])
