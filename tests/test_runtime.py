@@ -21,7 +21,10 @@ a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
 before = a @ b
 import convnet._runtime as r
 after = a.astype(np.float32) @ b.astype(np.float32)
-print(json.dumps({"malloc": r.MALLOC_TUNED, "blas": r.BLAS_TUNED,
+import os
+print(json.dumps({"malloc": r.MALLOC_TUNED, "blas": r.BLAS_TUNED, "omp": r.OMP_TUNED,
+                  "env_clean": "GOMP_SPINCOUNT" not in os.environ
+                               and "OPENBLAS_THREAD_TIMEOUT" not in os.environ,
                   "error": float(np.abs(after - before).max())}))
 """
 
@@ -29,7 +32,8 @@ print(json.dumps({"malloc": r.MALLOC_TUNED, "blas": r.BLAS_TUNED,
 def probe(**env) -> dict:
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("CONVNET_MALLOC_TUNING", "CONVNET_BLAS_THREAD_TIMEOUT",
-                                "OPENBLAS_THREAD_TIMEOUT")}
+                                "OPENBLAS_THREAD_TIMEOUT", "CONVNET_OMP_SPINCOUNT",
+                                "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     environment.update(env)
     out = subprocess.run([sys.executable, "-c", PROBE], env=environment, check=True,
                          capture_output=True, text=True).stdout
@@ -41,13 +45,16 @@ def test_settings_applied_by_default_and_products_still_right():
     result = probe()
     assert result["malloc"] is True
     assert all("openblas" in path for path in result["blas"])
+    assert result["env_clean"]            # nothing left for other libraries to read
     assert result["error"] < 1e-3          # float32 product of N(0,1) data, K = 200
 
 
 def test_each_setting_has_an_off_switch():
-    result = probe(CONVNET_MALLOC_TUNING="0", CONVNET_BLAS_THREAD_TIMEOUT="0")
-    assert result["malloc"] is False and result["blas"] == []
+    result = probe(CONVNET_MALLOC_TUNING="0", CONVNET_BLAS_THREAD_TIMEOUT="0",
+                   CONVNET_OMP_SPINCOUNT="0")
+    assert result["malloc"] is False and result["blas"] == [] and result["omp"] is False
 
 
-def test_a_users_own_openblas_timeout_is_left_alone():
+def test_a_users_own_settings_are_left_alone():
     assert probe(OPENBLAS_THREAD_TIMEOUT="20")["blas"] == []
+    assert probe(OMP_WAIT_POLICY="active")["omp"] is False

@@ -28,7 +28,7 @@ Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row
 from __future__ import annotations
 
 try:
-    from numba import njit
+    from numba import njit, prange
     AVAILABLE = True
 except ImportError:  # pragma: no cover - exercised only without numba
     AVAILABLE = False
@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
 def _im2col_py(image, kh, runs, run, sh, sw, dh, dw, out_h, out_w, cols):
     """``cols[(n, y, x), (i, j, c)] = image[n, y*sh + i*dh, x*sw + j*dw + c]``."""
     batch = image.shape[0]
-    for row_block in range(batch * out_h):
+    for row_block in prange(batch * out_h):
         n = row_block // out_h
         y = row_block % out_h
         for x in range(out_w):
@@ -63,7 +63,7 @@ def _col2im_py(cols, kh, runs, run, sh, sw, dh, dw, out_h, out_w, image):
     entry at the place it was copied from (parallel over images: windows of one image
     overlap, windows of different images do not)."""
     batch = image.shape[0]
-    for n in range(batch):
+    for n in prange(batch):
         image[n] = 0
         for y in range(out_h):
             for x in range(out_w):
@@ -99,5 +99,5 @@ def _to_channels_last_py(x, out):
 
 if AVAILABLE:
     to_channels_last = njit(cache=True, nogil=True)(_to_channels_last_py)
-    im2col = njit(cache=True, nogil=True)(_im2col_py)
-    col2im = njit(cache=True, nogil=True)(_col2im_py)
+    im2col = njit(parallel=True, cache=True, nogil=True)(_im2col_py)
+    col2im = njit(parallel=True, cache=True, nogil=True)(_col2im_py)
