@@ -175,3 +175,12 @@ def test_column_sums_of_the_bias_gradient(shape):
     # no worse than NumPy's own float32 sum (which adds one row at a time)
     own_error = np.abs(rows.sum(axis=0) - exact).max()
     assert np.abs(got - exact).max() <= max(own_error, 1e-5 * np.sqrt(shape[0]))
+
+
+@pytest.mark.parametrize("shape", [(100352, 6), (7, 3), (96, 64)])
+def test_add_to_rows_is_a_broadcast_add(shape):
+    rng = np.random.default_rng(1)
+    rows, vector = rng.standard_normal(shape), rng.standard_normal(shape[1:])
+    expected = rows + vector
+    conv_channels_last.add_to_rows(rows, vector)
+    np.testing.assert_array_equal(rows, expected)

@@ -107,6 +107,11 @@ def padded_channels_last(x: np.ndarray, spec) -> np.ndarray:
     return image.reshape(shape)
 
 
+def _row_block(m: int, c: int) -> int:
+    """Rows taken together so that an (M, C) array is read as (M/k, k*C): long inner loops."""
+    return next((k for k in (64, 32, 16, 8, 4, 2) if m % k == 0 and k * c <= 1024), 1)
+
+
 def column_sums(rows: np.ndarray) -> np.ndarray:
     """``rows.sum(axis=0)`` for a C-contiguous (M, C) array, 5-20x faster for few columns.
 
@@ -115,8 +120,16 @@ def column_sums(rows: np.ndarray) -> np.ndarray:
     added. The partial sums also make the float32 result more accurate, not less.
     """
     m, c = rows.shape
-    k = next((k for k in (64, 32, 16, 8, 4, 2) if m % k == 0 and k * c <= 1024), 1)
+    k = _row_block(m, c)
     return rows.reshape(m // k, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+
+
+def add_to_rows(rows: np.ndarray, vector: np.ndarray) -> None:
+    """``rows += vector`` in place for a C-contiguous (M, C) array, in row blocks."""
+    m, c = rows.shape
+    k = _row_block(m, c)
+    block = rows.reshape(m // k, k * c)
+    block += np.tile(vector, k)
 
 
 def weight_matrix(weight: np.ndarray) -> np.ndarray:
@@ -139,7 +152,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     matrix = weight_matrix(weight)
     y = cols @ matrix.T                                         # (positions, C_out)
     if spec.bias == "tied" and bias.dtype == y.dtype:
-        y += bias                                               # contiguous rows: fast
+        add_to_rows(y, bias)
         bias = None
     y = np.moveaxis(y.reshape((n,) + spec.out_sizes + (out_channels,)), -1, 1)
     return add_bias(y, bias, spec), (cols, matrix, image.shape)
