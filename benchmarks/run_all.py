@@ -27,7 +27,9 @@ left as it is):
 5. peak memory of those training steps, each library in its own process: convnet step
    memory / torch step memory <= 2, step memory = peak RSS over the steps (VmHWM, reset
    just before them; ru_maxrss would carry this parent's peak into the children) minus the
-   RSS after imports, model, optimizer and batch (benchmarks/memory.py; raw peaks shown).
+   RSS after imports, model, optimizer, batch and one warm-up step on a batch of 2 that
+   loads each library's compiled code (benchmarks/memory.py; that one-time first-use
+   growth and the raw peaks are shown beside it).
 6. numerical tests: ``python -m pytest -q`` (run only with --with-tests).
 
 Every time is a median of repeats after a warm-up, each block preceded by a short sleep

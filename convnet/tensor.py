@@ -145,12 +145,18 @@ class Tensor:
         return f"tensor({body}{grad})"
 
     # --------------------------------------------------------------- backward
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) * ``grad`` into every leaf's ``.grad``.
+
+        As in PyTorch, each operation's saved arrays (column matrices, masks, inputs) are
+        released as soon as its backward has run, so memory falls during the backward
+        pass; a second backward through the same graph then raises RuntimeError unless
+        the first was called with ``retain_graph=True``.
 
         Args:
             grad: upstream gradient with this tensor's shape; may be omitted only
                 when the tensor has one element (a loss), where it defaults to 1.
+            retain_graph: keep the saved arrays for another backward pass.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no graph "
@@ -174,7 +180,10 @@ class Tensor:
             if node._backward is None:
                 node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
                 continue
-            for parent, parent_grad in zip(node._parents, node._backward(node_grad)):
+            parent_grads = node._backward(node_grad)
+            if not retain_graph:
+                node._backward = _released_backward      # drops the saved arrays
+            for parent, parent_grad in zip(node._parents, parent_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 key = id(parent)
@@ -311,6 +320,12 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             if parent.requires_grad and id(parent) not in visited:
                 stack.append((parent, False))
     return order
+
+
+def _released_backward(grad):
+    raise RuntimeError("backward(): trying to backward through the graph a second time; its "
+                       "saved arrays were freed after the first backward. Call "
+                       "backward(retain_graph=True) the first time to keep them.")
 
 
 def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Callable) -> Tensor:

@@ -607,3 +607,20 @@ FD_CASES = {
 def test_finite_differences(name):
     fn, arrays = FD_CASES[name]
     check_gradients(fn, *arrays)
+
+
+def test_backward_frees_the_graph_and_retain_graph_keeps_it():
+    """As torch: saved arrays go after the first backward; retain_graph=True keeps them and
+    a second backward accumulates the same gradients again."""
+    import convnet.functional as F
+    rng = np.random.default_rng(0)
+    x = convnet.tensor(rng.standard_normal((2, 3, 6, 6)), requires_grad=True)
+    w = convnet.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    loss = F.relu(F.conv2d(x, w, padding=1)).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.copy(), w.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-12)
+    np.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-12)
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()

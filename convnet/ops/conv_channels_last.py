@@ -158,6 +158,30 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     return add_bias(y, bias, spec), (cols, matrix, image.shape)
 
 
+CHUNK_BYTES = 4 << 20     # column-matrix gradient computed this many bytes at a time
+
+
+def input_gradient_image(dy_rows: np.ndarray, matrix: np.ndarray, image_shape, spec):
+    """The padded input's gradient (N, H_p, W_p, C): ``col2im(dy_rows @ matrix)``, a few
+    images at a time, so the column gradient never exists whole (it is as large as the
+    column matrix) and each chunk is scattered while it is still in cache."""
+    n, height = image_shape[:2]
+    dtype = np.result_type(dy_rows, matrix)
+    image = np.empty(image_shape, dtype=dtype)
+    flat = image.reshape(n, height, -1)
+    geometry = _geometry(spec, image_shape[-1])
+    rows_per_image = dy_rows.shape[0] // n
+    per_image = rows_per_image * matrix.shape[1] * dtype.itemsize
+    chunk = min(n, max(2, CHUNK_BYTES // max(per_image, 1)))
+    buffer = np.empty((chunk * rows_per_image, matrix.shape[1]), dtype=dtype)
+    for start in range(0, n, chunk):              # a few chunks, never one per image
+        stop = min(n, start + chunk)
+        dcols = buffer[:(stop - start) * rows_per_image]
+        np.matmul(dy_rows[start * rows_per_image:stop * rows_per_image], matrix, out=dcols)
+        conv_kernels.col2im(dcols, *geometry, flat[start:stop])
+    return image
+
+
 def backward(dy: np.ndarray, saved: tuple, spec,
              need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
@@ -172,10 +196,8 @@ def backward(dy: np.ndarray, saved: tuple, spec,
     dbias = column_sums(dy_rows) if spec.bias == "tied" else bias_gradient(dy, spec)
     dx = None
     if need_input_grad:
-        dcols = dy_rows @ matrix                                 # (positions, k*C)
-        image = np.empty(image_shape, dtype=dcols.dtype)
-        n, height = image_shape[:2]
-        conv_kernels.col2im(dcols, *_geometry(spec, in_channels), image.reshape(n, height, -1))
+        image = input_gradient_image(dy_rows, matrix, image_shape, spec)
+        n = image_shape[0]
         padded = image.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
         dx = pad_backward(np.moveaxis(padded, -1, 1), spec.input_shape, spec.padding,
                           spec.padding_mode)
