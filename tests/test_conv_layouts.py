@@ -184,3 +184,25 @@ def test_add_to_rows_is_a_broadcast_add(shape):
     expected = rows + vector
     conv_channels_last.add_to_rows(rows, vector)
     np.testing.assert_array_equal(rows, expected)
+
+
+@pytest.mark.parametrize("channels,kernel,stride,dilation", [(1, 5, 1, 1), (3, 3, 2, 2)])
+def test_specialised_im2col_for_narrow_large_column_matrices(channels, kernel, stride,
+                                                             dilation):
+    """First layers (C = 1 or 3) on big batches take an im2col compiled for their
+    geometry; it must copy exactly what the generic kernel copies."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((48, channels, 40, 40)).astype(np.float32)
+    spec = conv_ops.conv_spec(x.shape, x.dtype, (4, channels, kernel, kernel), stride=stride,
+                              padding="same", dilation=dilation)
+    image = conv_channels_last.padded_channels_last(x, spec)
+    geometry = conv_channels_last._geometry(spec, channels)
+    kh, runs, run_length, *_, out_h, out_w = geometry
+    cols = np.empty((48 * out_h * out_w, kh * runs * run_length), np.float32)
+    special = conv_kernels.im2col_for(kh, runs, run_length, conv_kernels.SMALL_MIN_VALUES)
+    assert special is not conv_kernels.im2col
+    flat = image.reshape(48, image.shape[1], -1)
+    special(flat, *geometry, cols)
+    expected = np.empty_like(cols)
+    conv_kernels.im2col(flat, *geometry, expected)
+    np.testing.assert_array_equal(cols, expected)

@@ -98,3 +98,18 @@ def test_channel_major_windows_that_tile_the_input(shape, kernel, values):
     dy = rng.standard_normal(out.shape)
     np.testing.assert_array_equal(pool.max_backward(dy, winner, spec),
                                   pool.max_backward_numpy(dy, winner, spec))
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, "same"), (3, 1, 1),
+                                                     ((2, 3), (1, 2), 0)])
+def test_specialised_inside_kernel_on_large_channel_major_inputs(kernel, stride, padding):
+    """Large channel-major inputs send the windows inside the input to a kernel compiled
+    for their size and stride; the result equals the NumPy path's, borders included."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 32, 34, 33)).astype(np.float32)
+    spec = pool.pool_spec(x.shape, x.dtype, kernel, stride, padding)
+    out, winner = pool.max_forward(x, spec)
+    assert out.size >= 2 * pool2d_kernels.SPECIALISE_MIN_OUTPUTS
+    out_np, winner_np = pool.max_forward_numpy(x, spec)
+    np.testing.assert_array_equal(out, out_np)
+    np.testing.assert_array_equal(winner, winner_np)

@@ -137,68 +137,91 @@ def weight_matrix(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(weight, 1, -1)).reshape(weight.shape[0], -1)
 
 
+CHUNK_BYTES = 4 << 20     # column-matrix rows built and used this many bytes at a time
+
+
+def _chunk(batch: int, bytes_per_image: int) -> int:
+    """Images per chunk: about CHUNK_BYTES of column matrix, at least 2 (so the compiled
+    kernels, parallel over images or rows, have work for two threads)."""
+    return min(batch, max(2, CHUNK_BYTES // max(bytes_per_image, 1)))
+
+
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             spec) -> tuple[np.ndarray, tuple]:
     """Convolve ``x`` (N, C_in, *spatial) with ``weight``; returns ``(y, saved)``, ``y``
-    of shape (N, C_out, *out_sizes) in channels-last memory."""
+    of shape (N, C_out, *out_sizes) in channels-last memory.
+
+    The column matrix is built a few images at a time (:data:`CHUNK_BYTES`) and each
+    chunk multiplied while it is still in cache; it is never whole, and the backward
+    pass rebuilds it from the padded image it saves (k_h * k_w times smaller).
+    """
     from .conv import add_bias                                  # conv imports this module
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
     image = padded_channels_last(x, spec)
     geometry = _geometry(spec, c)
     kh, runs, run, *_ , out_h, out_w = geometry
-    cols = np.empty((n * out_h * out_w, kh * runs * run), dtype=x.dtype)
-    conv_kernels.im2col(image.reshape(n, image.shape[1], -1), *geometry, cols)
+    rows, width = out_h * out_w, kh * runs * run
+    flat = image.reshape(n, image.shape[1], -1)
     matrix = weight_matrix(weight)
-    y = cols @ matrix.T                                         # (positions, C_out)
+    y = np.empty((n * rows, out_channels), dtype=x.dtype)        # (positions, C_out)
+    chunk = _chunk(n, rows * width * x.dtype.itemsize)
+    cols = np.empty((chunk * rows, width), dtype=x.dtype)
+    im2col = conv_kernels.im2col_for(kh, runs, run, n * rows * width)
+    for start in range(0, n, chunk):              # a few chunks, never one per image
+        stop = min(n, start + chunk)
+        part = cols[:(stop - start) * rows]
+        im2col(flat[start:stop], *geometry, part)
+        np.matmul(part, matrix.T, out=y[start * rows:stop * rows])
     if spec.bias == "tied" and bias.dtype == y.dtype:
         add_to_rows(y, bias)
         bias = None
     y = np.moveaxis(y.reshape((n,) + spec.out_sizes + (out_channels,)), -1, 1)
-    return add_bias(y, bias, spec), (cols, matrix, image.shape)
-
-
-CHUNK_BYTES = 4 << 20     # column-matrix gradient computed this many bytes at a time
-
-
-def input_gradient_image(dy_rows: np.ndarray, matrix: np.ndarray, image_shape, spec):
-    """The padded input's gradient (N, H_p, W_p, C): ``col2im(dy_rows @ matrix)``, a few
-    images at a time, so the column gradient never exists whole (it is as large as the
-    column matrix) and each chunk is scattered while it is still in cache."""
-    n, height = image_shape[:2]
-    dtype = np.result_type(dy_rows, matrix)
-    image = np.empty(image_shape, dtype=dtype)
-    flat = image.reshape(n, height, -1)
-    geometry = _geometry(spec, image_shape[-1])
-    rows_per_image = dy_rows.shape[0] // n
-    per_image = rows_per_image * matrix.shape[1] * dtype.itemsize
-    chunk = min(n, max(2, CHUNK_BYTES // max(per_image, 1)))
-    buffer = np.empty((chunk * rows_per_image, matrix.shape[1]), dtype=dtype)
-    for start in range(0, n, chunk):              # a few chunks, never one per image
-        stop = min(n, start + chunk)
-        dcols = buffer[:(stop - start) * rows_per_image]
-        np.matmul(dy_rows[start * rows_per_image:stop * rows_per_image], matrix, out=dcols)
-        conv_kernels.col2im(dcols, *geometry, flat[start:stop])
-    return image
+    return add_bias(y, bias, spec), (image, matrix)
 
 
 def backward(dy: np.ndarray, saved: tuple, spec,
              need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
-    """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
+    """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``.
+
+    One pass over chunks of images: rebuild the chunk's columns, add its share of
+    ``dW = dY.T @ cols``, and scatter ``dcols = dY @ Wm`` into the input gradient.
+    """
     from .conv import bias_gradient
-    cols, matrix, image_shape = saved
-    out_channels = matrix.shape[0]
-    in_channels = image_shape[-1]
+    image, matrix = saved
+    n, height = image.shape[:2]
+    out_channels, width = matrix.shape
+    in_channels = image.shape[-1]
+    geometry = _geometry(spec, in_channels)
     # (N, C_out, *out) -> (positions, C_out): free when dy is channels-last already
     dy_rows = channels_last(dy).reshape(-1, out_channels)
-    dweight = (dy_rows.T @ cols).reshape((out_channels,) + spec.kernel_size + (in_channels,))
+    rows = dy_rows.shape[0] // n
+    dtype = np.result_type(dy_rows, matrix)
+    dweight = np.zeros((out_channels, width), dtype=dtype)
+    chunk = _chunk(n, rows * width * dtype.itemsize)
+    cols = np.empty((chunk * rows, width), dtype=image.dtype)
+    flat = image.reshape(n, height, -1)
+    im2col = conv_kernels.im2col_for(*geometry[:3], n * rows * width)
+    if need_input_grad:
+        dcols = np.empty((chunk * rows, width), dtype=dtype)
+        grad = np.empty(image.shape, dtype=dtype)
+        grad_flat = grad.reshape(n, height, -1)
+    for start in range(0, n, chunk):              # a few chunks, never one per image
+        stop = min(n, start + chunk)
+        part = cols[:(stop - start) * rows]
+        dy_part = dy_rows[start * rows:stop * rows]
+        im2col(flat[start:stop], *geometry, part)
+        dweight += dy_part.T @ part
+        if need_input_grad:
+            dcols_part = dcols[:(stop - start) * rows]
+            np.matmul(dy_part, matrix, out=dcols_part)
+            conv_kernels.col2im(dcols_part, *geometry, grad_flat[start:stop])
+    dweight = dweight.reshape((out_channels,) + spec.kernel_size + (in_channels,))
     dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
     dbias = column_sums(dy_rows) if spec.bias == "tied" else bias_gradient(dy, spec)
     dx = None
     if need_input_grad:
-        image = input_gradient_image(dy_rows, matrix, image_shape, spec)
-        n = image_shape[0]
-        padded = image.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
+        padded = grad.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
         dx = pad_backward(np.moveaxis(padded, -1, 1), spec.input_shape, spec.padding,
                           spec.padding_mode)
     return dx, dweight, dbias

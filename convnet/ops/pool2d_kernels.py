@@ -120,6 +120,8 @@ def _forward_planes_py(x, kh, kw, sh, sw, dh, dw, ph, pw, a0, a1, b0, b1, out, w
 
 
 _INTERIOR_KERNELS = {}
+SPECIALISE_MIN_OUTPUTS = 1 << 16   # fewer inside windows: the general kernel (a compile,
+                                   # about 0.5 s, would cost more than it saves)
 
 
 def _interior_kernel(kh: int, kw: int, sh: int, sw: int):
@@ -214,7 +216,8 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
 def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
     """:func:`max_forward` for channel-major ``x`` (N, C, H, W): results channel-major.
     Windows wholly inside the input go to a kernel compiled for this kernel size and
-    stride (undilated windows of up to 25 cells), the rest to the general kernel."""
+    stride (undilated windows of up to 25 cells, at least :data:`SPECIALISE_MIN_OUTPUTS`
+    of them), the rest to the general kernel."""
     shape = x.shape[:2] + tuple(out_sizes)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
@@ -222,7 +225,8 @@ def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
     a0, a1 = _inside_range(out_sizes[0], x.shape[2], kh, sh, dh, ph)
     b0, b1 = _inside_range(out_sizes[1], x.shape[3], kw, sw, dw, pw)
-    if dh == dw == 1 and kh * kw <= 25 and a0 < a1 and b0 < b1:
+    inside = (a1 - a0) * (b1 - b0) * shape[0] * shape[1]
+    if dh == dw == 1 and kh * kw <= 25 and inside >= SPECIALISE_MIN_OUTPUTS:
         inner = (slice(None), slice(None), slice(a0, a1), slice(b0, b1))
         _interior_kernel(kh, kw, sh, sw)(x[:, :, a0 * sh - ph:, b0 * sw - pw:], out[inner],
                                          winner[inner])
