@@ -123,7 +123,7 @@ def _small_im2col(kh: int, runs: int, run: int):
                             start = x * sw + j * dw
                             for e in range(run):
                                 cols[r, (i * runs + j) * run + e] = source[start + e]
-        _SMALL_KERNELS[key] = njit(parallel=True, nogil=True)(kernel)
+        _SMALL_KERNELS[key] = njit(parallel=True, cache=True, nogil=True)(kernel)
     return _SMALL_KERNELS[key]
 
 

@@ -151,7 +151,7 @@ def _interior_kernel(kh: int, kw: int, sh: int, sw: int):
                                     best_index = i * kw + j
                         out[n, ch, a, b] = best
                         winner[n, ch, a, b] = best_index
-        _INTERIOR_KERNELS[key] = njit(parallel=True, nogil=True)(kernel)
+        _INTERIOR_KERNELS[key] = njit(parallel=True, cache=True, nogil=True)(kernel)
     return _INTERIOR_KERNELS[key]
 
 
