@@ -206,3 +206,28 @@ def test_specialised_im2col_for_narrow_large_column_matrices(channels, kernel, s
     expected = np.empty_like(cols)
     conv_kernels.im2col(flat, *geometry, expected)
     np.testing.assert_array_equal(cols, expected)
+
+
+@pytest.mark.parametrize("nd,stride,dilation,padding", [(2, 1, 1, "same"), (2, 2, 2, 1),
+                                                        (1, 3, 1, "pairs")])
+@pytest.mark.parametrize("need_input_grad", [True, False])
+def test_chunked_column_matrix_equals_torch(monkeypatch, nd, stride, dilation, padding,
+                                            need_input_grad):
+    """Column matrices are built and used a chunk of images at a time (at least 2); a tiny
+    CHUNK_BYTES forces several chunks, the last one shorter (batch 5)."""
+    monkeypatch.setattr(conv_channels_last, "CHUNK_BYTES", 1)
+    rng = np.random.default_rng(7)
+    spatial = (9, 8) if nd == 2 else (11,)
+    x = rng.standard_normal((5, 3) + spatial)
+    w = rng.standard_normal((4, 3) + (3,) * nd)
+    b = rng.standard_normal(4)
+    pad_arg = ((2, 1),) * nd if padding == "pairs" else padding
+    spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, b.shape, stride, pad_arg, dilation)
+    g = rng.standard_normal(spec.output_shape)
+    y, saved = conv_ops.forward(x, w, b, spec)
+    dx, dw, db = conv_ops.backward(g, saved, spec, need_input_grad=need_input_grad)
+    expected = torch_conv(x, w, b, spec, g)
+    if not need_input_grad:
+        assert dx is None
+        dx, expected[1] = None, None
+    assert_all_close((y, dx, dw, db), expected, f"chunked {spec}")
