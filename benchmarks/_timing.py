@@ -7,6 +7,11 @@ Not a benchmark itself. Provides:
 * ``median_time(fn, repeats, warmup=1, setup=None)`` -- median wall time in seconds of
   ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs, using ``time.perf_counter``.
   ``setup()`` (if given) runs before every call, outside the timed region.
+* ``paired_times(fns, repeats, warmup=1, setups=None, block=3)`` -- the libraries timed
+  in turns, in short blocks of back-to-back calls (ABBA order): median seconds of each and
+  the median over rounds of the block ratio fns[0] / fns[1]. On a shared machine whose
+  speed drifts over seconds, the ratio of two long blocks timed one after the other moves
+  by up to 2x between runs; interleaved blocks see the same drift.
 * ``geomean(values)`` -- geometric mean, ignoring ``None``/NaN/non-positive entries.
 * ``import_torch(num_threads=2)`` -- the ``torch`` module with its thread count set, or
   ``None`` (with a note on stderr) when torch cannot be imported.
@@ -58,6 +63,45 @@ def median_time(
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def paired_times(
+    fns: Sequence[Callable[[], object]],
+    repeats: int = 5,
+    warmup: int = 1,
+    setups: Optional[Sequence[Optional[Callable[[], object]]]] = None,
+    block: int = 3,
+    gap: float = 0.2,
+) -> tuple[list[float], float]:
+    """([median seconds of each fn], median over rounds of the ratio of the two block
+    medians, fns[0] / fns[1]).
+
+    The functions are timed in turns, in rounds of blocks (ABBA order): each block starts
+    with a ``gap`` of sleep (the other library's idle threads stop spinning: PyTorch's
+    OpenMP threads spin for milliseconds after its last call), then ``warmup`` untimed
+    calls and ``block`` timed calls back to back, as a training loop runs them. There are
+    ``max(3, ceil(repeats / block))`` rounds.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    setups = list(setups) if setups is not None else [None] * len(fns)
+    rounds = max(3, -(-repeats // block))
+    times: list[list[float]] = [[] for _ in fns]
+    block_medians: list[list[float]] = [[] for _ in fns]
+    for round_ in range(rounds):
+        order = range(len(fns)) if round_ % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            time.sleep(gap)
+            for call in range(warmup + block):
+                if setups[i] is not None:
+                    setups[i]()
+                t0 = time.perf_counter()
+                fns[i]()
+                if call >= warmup:
+                    times[i].append(time.perf_counter() - t0)
+            block_medians[i].append(statistics.median(times[i][-block:]))
+    ratio = statistics.median(a / b for a, b in zip(block_medians[0], block_medians[1]))
+    return [statistics.median(t) for t in times], ratio
 
 
 def settle(seconds: float = 0.2) -> None:

@@ -51,7 +51,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _timing import (  # noqa: E402
-    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note, median_time, print_table,
+    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note, median_time,
+    paired_times, print_table,
     settle, shape_label,
 )
 
@@ -77,14 +78,14 @@ def conv_section(torch, repeats):
     for i, shape in enumerate(conv.SHAPES):
         n, c, h, w, co, k, s, p = shape
         x, wt, b, g = conv.make_inputs(shape)
-        t = []
-        for impl in (conv.ConvnetImpl(x, wt, b, g, s, p), conv.TorchImpl(torch, x, wt, b, g, s, p)):
-            settle()
-            t.append(median_time(impl.fwd_bwd, repeats, warmup=1, setup=impl.reset))
-        times[i] = tuple(t)
+        impls = (conv.ConvnetImpl(x, wt, b, g, s, p), conv.TorchImpl(torch, x, wt, b, g, s, p))
+        settle()
+        (t_cn, t_th), ratio = paired_times([impl.fwd_bwd for impl in impls], repeats,
+                                           setups=[impl.reset for impl in impls])
+        times[i] = (t_cn, t_th, ratio)
         log(f"  conv {i}: {shape_label(shape)}")
-    rows = [[f"{i}: {shape_label(conv.SHAPES[i])}", cn * 1e3, th * 1e3, cn / th]
-            for i, (cn, th) in times.items()]
+    rows = [[f"{i}: {shape_label(conv.SHAPES[i])}", cn * 1e3, th * 1e3, ratio]
+            for i, (cn, th, ratio) in times.items()]
     print_table(["conv fwd+bwd (N x Cin x H x W -> Cout)", "convnet ms", "torch ms",
                  "convnet/torch"], rows)
     return times
@@ -137,12 +138,10 @@ def pool_section(torch, repeats):
         pool.torch_pool(torch, tx, "max", 2, 2, (0, 0)).backward(tdy)
 
     settle()
-    t_cn = median_time(run_convnet, repeats)
-    settle()
-    t_th = median_time(run_torch, repeats)
+    (t_cn, t_th), ratio = paired_times([run_convnet, run_torch], max(repeats, 9))
     print_table(["max pool 2x2 s2 fwd+bwd", "convnet ms", "torch ms", "convnet/torch"],
-                [["x".join(map(str, POOL_SHAPE)), t_cn * 1e3, t_th * 1e3, t_cn / t_th]])
-    return t_cn, t_th
+                [["x".join(map(str, POOL_SHAPE)), t_cn * 1e3, t_th * 1e3, ratio]])
+    return t_cn, t_th, ratio
 
 
 def blas_note() -> str:
@@ -203,18 +202,19 @@ def main(argv=None):
     print()
     train = train_step.run(torch, list(train_step.CASES), 2 * args.repeats, log=log)
     print_table(["training step, batch 128", "convnet ms", "torch ms", "convnet/torch"],
-                [[name, cn * 1e3, th * 1e3, cn / th] for name, (cn, th, _, _) in train.items()])
+                [[name, r["convnet"] * 1e3, r["torch"] * 1e3, r["ratio"]]
+                 for name, r in train.items()])
     print()
     log("memory: one child process per library and model ...")
     mem = memory.run(torch, list(train_step.CASES), args.memory_steps, log=log)
     print_table(memory.HEADERS, memory.table_rows(mem), ".1f")
     print(f"({args.memory_steps} steps; {memory.NOTE})\n")
 
-    ratios = {i: cn / th for i, (cn, th) in conv_times.items()}
+    ratios = {i: ratio for i, (_, _, ratio) in conv_times.items()}
     worst = max(ratios, key=ratios.get)
     gm = geomean(ratios.values())
     low = min(fractions, key=fractions.get)
-    pool_ratio = t_pool[0] / t_pool[1]
+    pool_ratio = t_pool[2]
     rows = [
         ["conv fwd+bwd, 7 shapes: geomean convnet/torch", f"{gm:.2f}", "<= 1.5",
          "yes" if gm <= 1.5 else "no"],
@@ -226,9 +226,9 @@ def main(argv=None):
         ["max pool 2x2 s2 fwd+bwd (64,64,32,32): convnet/torch", f"{pool_ratio:.2f}", "< 1",
          "yes" if pool_ratio < 1 else "no"],
     ]
-    for name, (cn, th, _, _) in train.items():
-        rows.append([f"train step {name} b128: convnet/torch", f"{cn / th:.2f}", "<= 1.5",
-                     "yes" if cn / th <= 1.5 else "no"])
+    for name, r in train.items():
+        rows.append([f"train step {name} b128: convnet/torch", f"{r['ratio']:.2f}", "<= 1.5",
+                     "yes" if r["ratio"] <= 1.5 else "no"])
     for name, res in mem.items():
         cn, th = res["convnet"], res["torch"]
         q = cn["step_mb"] / th["step_mb"]

@@ -15,8 +15,13 @@ asymmetric 'same' pooling), holding a copy of the convnet initial weights. Befor
 the first two steps of both are compared (loss of step 1 checks the forward pass, loss of
 step 2 checks gradients and the momentum update); they must agree to 1e-4.
 
-Each time is the median over ``--repeats`` steps after 2 warm-up steps (the weights keep
-changing, as in training). Torch runs with 2 threads; NumPy's BLAS is left as it is.
+The libraries are timed in turns, in 3 rounds (ABBA) of one block per library: 3 untimed
+steps (after a pause the first steps of either library are slow), then ``--repeats``
+timed steps back to back, as a training loop runs them (the weights keep changing). Each
+time is the median over all timed steps, the ratio the median over rounds of the blocks'
+median ratio (``paired_times`` in _timing.py): the shared machine's speed drifts by up to
+2x over tens of seconds, and three pairs of blocks see the drift alike. Torch runs with
+2 threads; NumPy's BLAS is left as it is.
 Also used by run_all.py and memory.py.
 """
 
@@ -29,7 +34,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import add_repo_to_path, import_torch, machine_note, median_time, print_table, settle  # noqa: E402,E501
+from _timing import (  # noqa: E402
+    add_repo_to_path, import_torch, machine_note, median_time, paired_times, print_table, settle,
+)
 
 add_repo_to_path()
 
@@ -41,6 +48,7 @@ CASES = {
 BATCH = 128
 LR, MOMENTUM = 0.01, 0.9
 WARMUP = 2
+BLOCK_WARMUP = 3   # after a pause the first steps are slow (threads asleep, pages reclaimed)
 
 
 def make_batch(name: str, batch: int = BATCH, seed: int = 0):
@@ -125,7 +133,9 @@ def time_steps(step, repeats: int) -> float:
 
 
 def run(torch, names, repeats: int, batch: int = BATCH, log=print):
-    """{name: (convnet s, torch s, first loss, loss diff)}; both libraries in this process."""
+    """{name: {'convnet': s, 'torch': s or None, 'ratio': median paired ratio or None,
+    'loss': first loss, 'diff': loss difference}}; both libraries in this process, their
+    steps timed in turns (``paired_times``) when torch is there."""
     results = {}
     for name in names:
         cn, th = make_steps(torch, name, batch)
@@ -133,9 +143,15 @@ def run(torch, names, repeats: int, batch: int = BATCH, log=print):
         if loss is not None:
             log(f"verified {name}: first-step loss {loss:.6f}, convnet and torch agree to "
                 f"{diff:.1e} over 2 SGD steps")
-        t_cn = time_steps(cn, repeats)
-        t_th = time_steps(th, repeats) if th is not None else None
-        results[name] = (t_cn, t_th, loss, diff)
+        if th is None:
+            results[name] = {"convnet": time_steps(cn, repeats), "torch": None, "ratio": None,
+                             "loss": loss, "diff": diff}
+            continue
+        settle()
+        (t_cn, t_th), ratio = paired_times([cn, th], 3 * repeats, warmup=BLOCK_WARMUP,
+                                           block=repeats)
+        results[name] = {"convnet": t_cn, "torch": t_th, "ratio": ratio, "loss": loss,
+                         "diff": diff}
     return results
 
 
@@ -152,8 +168,8 @@ def main(argv=None):
           + f"; batch {args.batch}, SGD lr {LR} momentum {MOMENTUM}, median of {repeats} steps")
     print(f"machine: {machine_note()}")
     results = run(torch, args.models, repeats, args.batch)
-    rows = [[name, t_cn * 1e3, t_th and t_th * 1e3, t_th and t_cn / t_th]
-            for name, (t_cn, t_th, _, _) in results.items()]
+    rows = [[name, r["convnet"] * 1e3, r["torch"] and r["torch"] * 1e3, r["ratio"]]
+            for name, r in results.items()]
     print_table(["model", "convnet ms", "torch ms", "convnet/torch"], rows)
 
 
