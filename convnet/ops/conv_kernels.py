@@ -87,7 +87,7 @@ def _to_channels_last_py(x, out):
     slower; eight planes at a time fit the cache's ways, and a tile's output lines stay
     in cache while its channel blocks fill them."""
     batch, channels, size = x.shape
-    for n in range(batch):
+    for n in prange(batch):
         for s0 in range(0, size, 256):
             s1 = min(s0 + 256, size)
             for c0 in range(0, channels, 8):
@@ -137,6 +137,6 @@ def im2col_for(kh: int, runs: int, run: int, values: int):
 
 
 if AVAILABLE:
-    to_channels_last = njit(cache=True, nogil=True)(_to_channels_last_py)
+    to_channels_last = njit(parallel=True, cache=True, nogil=True)(_to_channels_last_py)
     im2col = njit(parallel=True, cache=True, nogil=True)(_im2col_py)
     col2im = njit(parallel=True, cache=True, nogil=True)(_col2im_py)
