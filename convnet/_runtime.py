@@ -1,9 +1,9 @@
-"""Process settings that make a NumPy training step fast: heap reuse and short thread spins.
+"""Process settings that make a NumPy training step fast: heap reuse and BLAS thread naps.
 
-All are applied once, at ``import convnet``, on Linux, and each can be turned off by an
+Both are applied once, at ``import convnet``, on Linux, and each can be turned off by an
 environment variable set before the import. Measured on the 2-core benchmark machine
-(benchmarks/train_step.py, LeNet on batch 128): 46 ms a step with none, 26 ms with the
-first two, 15-17 ms with all three.
+(benchmarks/train_step.py, LeNet on batch 128, before the later kernel work): 46 ms a step
+with neither, 26 ms with both.
 
 Heap reuse (glibc). A training step allocates and frees the same large arrays (column
 matrices, gradients) every time. glibc serves allocations above ``M_MMAP_THRESHOLD``
@@ -18,25 +18,21 @@ for about 2**28 cycles (0.1 s) waiting for the next one. Between products a step
 im2col, pooling and element-wise work, and the spinning threads take the cores that work
 needs (on this machine: 2-3x slower copies). convnet sets the spin to 2**12 cycles
 (OpenBLAS's own ``OPENBLAS_THREAD_TIMEOUT`` setting, re-read and applied by restarting the
-thread pool of NumPy's OpenBLAS). Nothing is changed when ``OPENBLAS_THREAD_TIMEOUT`` is
+thread pools of the OpenBLAS libraries loaded at import: NumPy's, and SciPy's when SciPy
+was imported first). Nothing is changed when ``OPENBLAS_THREAD_TIMEOUT`` is
 already set, or NumPy uses another BLAS; ``CONVNET_BLAS_THREAD_TIMEOUT=N`` picks 2**N
 cycles (4 to 30), ``CONVNET_BLAS_THREAD_TIMEOUT=0`` leaves OpenBLAS alone.
 
-OpenMP thread spins (numba's ``omp`` threading layer, GNU libgomp). The compiled kernels
-(im2col, col2im, pooling) run on numba's OpenMP threads, which by default spin for
-300,000 iterations (milliseconds) after each parallel loop, taking a core from the
-matrix product that follows. convnet starts numba's thread pool at import with
-``GOMP_SPINCOUNT=1000``, then removes the variable again, so that no other library's
-OpenMP (PyTorch's bundled libgomp, say) sees it. Nothing is changed when
-``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is already set; ``CONVNET_OMP_SPINCOUNT=N``
-picks another count, ``CONVNET_OMP_SPINCOUNT=0`` leaves numba alone.
+Not changed: the spin of numba's OpenMP threads. libgomp reads ``GOMP_SPINCOUNT`` once,
+when it is loaded, and on Linux PyTorch's wheels share the system's libgomp with numba, so
+a shorter spin set for convnet's kernels would also apply to PyTorch's threads in the same
+process (measured: LeNet steps in PyTorch 9-11 ms -> 15 ms). Setting ``GOMP_SPINCOUNT``
+or ``OMP_WAIT_POLICY`` is left to the user.
 
 Example:
     >>> from convnet import _runtime
     >>> _runtime.MALLOC_TUNED in (True, False), isinstance(_runtime.BLAS_TUNED, list)
     (True, True)
-    >>> _runtime.OMP_TUNED in (True, False)
-    True
 """
 
 from __future__ import annotations
@@ -49,7 +45,6 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 THRESHOLD_BYTES = 1 << 30          # allocations up to 1 GiB come from the heap
 BLAS_THREAD_TIMEOUT = 12           # log2 of the cycles an idle OpenBLAS thread spins
-OMP_SPINCOUNT = 1000               # spins of an idle numba OpenMP thread before it sleeps
 
 
 def tune_malloc() -> bool:
@@ -105,27 +100,5 @@ def tune_blas_threads() -> list[str]:
     return changed
 
 
-def tune_omp_spin() -> bool:
-    """Start numba's OpenMP thread pool with a short spin; True when it was applied."""
-    choice = os.environ.get("CONVNET_OMP_SPINCOUNT", str(OMP_SPINCOUNT))
-    if (choice == "0" or not choice.isdigit() or "GOMP_SPINCOUNT" in os.environ
-            or "OMP_WAIT_POLICY" in os.environ):
-        return False
-    try:
-        import numba
-        from numba.np.ufunc import parallel
-    except ImportError:  # pragma: no cover - exercised only without numba
-        return False
-    os.environ["GOMP_SPINCOUNT"] = choice      # read once, when libgomp is loaded
-    try:
-        parallel._launch_threads()
-    except Exception:  # pragma: no cover - numba's pool failed to start: leave it lazy
-        return False
-    finally:
-        del os.environ["GOMP_SPINCOUNT"]
-    return numba.threading_layer() == "omp"
-
-
 MALLOC_TUNED = tune_malloc()
 BLAS_TUNED = tune_blas_threads()
-OMP_TUNED = tune_omp_spin()
