@@ -213,8 +213,8 @@ def test_specialised_im2col_for_narrow_large_column_matrices(channels, kernel, s
 @pytest.mark.parametrize("need_input_grad", [True, False])
 def test_chunked_column_matrix_equals_torch(monkeypatch, nd, stride, dilation, padding,
                                             need_input_grad):
-    """Column matrices are built and used a chunk of images at a time (at least 2); a tiny
-    CHUNK_BYTES forces several chunks, the last one shorter (batch 5)."""
+    """Column matrices are built and used a chunk of images at a time; a tiny CHUNK_BYTES
+    forces one image per chunk (batch 5: five chunks)."""
     monkeypatch.setattr(conv_channels_last, "CHUNK_BYTES", 1)
     rng = np.random.default_rng(7)
     spatial = (9, 8) if nd == 2 else (11,)

@@ -34,7 +34,10 @@ inputs 16 to 512 per side; kernels 1 to 31; float32) measured on the development
 ``scipy.fft`` with one worker. The fit predicts single times within 23% (median) and picks
 an algorithm at most 10% slower than the faster one in 96% of those cases (geometric mean of
 chosen/best 1.01). The fit was made before the kernel transform skipped its zero padding;
-``S`` accounts for that analytically. :func:`measure_constants` re-measures the main terms
+``S`` accounts for that analytically. After the channels-last im2col path (issue 8) made
+the products run on both cores, ``GEMM_SECONDS`` was refitted (0.044e-9 -> 0.010e-9) on 20
+convolutions of 1-64 channels, kernels 3-15, batch 1-64: chosen/best geometric mean 1.01,
+worst 1.22 (it had picked the FFT for 64x32x14x14 -> 64 with a 5x5 kernel, 1.7x slower). :func:`measure_constants` re-measures the main terms
 on another machine. Only the ratios matter, and a wrong choice near the crossover costs
 little because there both algorithms take about the same time; ``benchmarks/fft.py`` checks
 the choice against measured times of both.
@@ -67,7 +70,7 @@ IM2COL_CALL_SECONDS = 22e-6       # fixed Python/NumPy overhead of one im2col ca
 COLUMN_CACHED_SECONDS = 0.24e-9   # per element of a column matrix that fits in cache
 COLUMN_MEMORY_SECONDS = 0.69e-9   # per element of a larger column matrix
 COLUMN_CACHE_BYTES = 16e6         # column matrices up to this size count as cached
-GEMM_SECONDS = 0.044e-9           # per real float32 multiply-add in the BLAS product
+GEMM_SECONDS = 0.010e-9           # per real float32 multiply-add in the BLAS product
 FFT_CALL_SECONDS = 58e-6          # fixed overhead of one FFT convolution call
 FFT_SECONDS = 0.22e-9             # per point * log2(points) of one real FFT
 CMAC_LOOP_SECONDS = 1.5e-9        # per complex multiply-add, broadcast loop

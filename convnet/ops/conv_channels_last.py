@@ -148,9 +148,8 @@ CHUNK_BYTES = 4 << 20     # column-matrix rows built and used this many bytes at
 
 
 def _chunk(batch: int, bytes_per_image: int) -> int:
-    """Images per chunk: about CHUNK_BYTES of column matrix, at least 2 (so the compiled
-    kernels, parallel over images or rows, have work for two threads)."""
-    return min(batch, max(2, CHUNK_BYTES // max(bytes_per_image, 1)))
+    """Images per chunk: about CHUNK_BYTES of column matrix, at least one image."""
+    return min(batch, max(1, CHUNK_BYTES // max(bytes_per_image, 1)))
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,

@@ -13,6 +13,11 @@ per kernel row of ``run`` floats each, ``sh``/``dh`` stride and dilation along H
 rows, ``sw``/``dw`` stride and dilation along W in floats of the merged axis
 (already multiplied by C).
 
+Every kernel runs on the calling thread: the two cores go to the matrix products between
+them (OpenBLAS's threads). Parallel kernels were measured and dropped: numba's OpenMP
+threads spin for milliseconds after each parallel loop and take a core from the product
+that follows, which made the chunked convolution of a 64x64x16x16 batch 2x slower.
+
 ``AVAILABLE`` is False when numba cannot be imported; the convolution then uses
 its NumPy path (:mod:`convnet.ops.conv`).
 
@@ -28,7 +33,7 @@ Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row
 from __future__ import annotations
 
 try:
-    from numba import njit, prange
+    from numba import njit
     AVAILABLE = True
 except ImportError:  # pragma: no cover - exercised only without numba
     AVAILABLE = False
@@ -38,7 +43,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
 def _im2col_py(image, kh, runs, run, sh, sw, dh, dw, out_h, out_w, cols):
     """``cols[(n, y, x), (i, j, c)] = image[n, y*sh + i*dh, x*sw + j*dw + c]``."""
     batch = image.shape[0]
-    for row_block in prange(batch * out_h):
+    for row_block in range(batch * out_h):
         n = row_block // out_h
         y = row_block % out_h
         for x in range(out_w):
@@ -60,10 +65,9 @@ def _im2col_py(image, kh, runs, run, sh, sw, dh, dw, out_h, out_w, cols):
 
 def _col2im_py(cols, kh, runs, run, sh, sw, dh, dw, out_h, out_w, image):
     """Adjoint of :func:`im2col`: ``image`` is overwritten with the sum of every column
-    entry at the place it was copied from (parallel over images: windows of one image
-    overlap, windows of different images do not)."""
+    entry at the place it was copied from (windows of one image overlap and add up)."""
     batch = image.shape[0]
-    for n in prange(batch):
+    for n in range(batch):
         image[n] = 0
         for y in range(out_h):
             for x in range(out_w):
@@ -87,7 +91,7 @@ def _to_channels_last_py(x, out):
     slower; eight planes at a time fit the cache's ways, and a tile's output lines stay
     in cache while its channel blocks fill them."""
     batch, channels, size = x.shape
-    for n in prange(batch):
+    for n in range(batch):
         for s0 in range(0, size, 256):
             s1 = min(s0 + 256, size)
             for c0 in range(0, channels, 8):
@@ -112,7 +116,7 @@ def _small_im2col(kh: int, runs: int, run: int):
     if key not in _SMALL_KERNELS:
         def kernel(image, kh_, runs_, run_, sh, sw, dh, dw, out_h, out_w, cols):
             batch = image.shape[0]
-            for row_block in prange(batch * out_h):
+            for row_block in range(batch * out_h):
                 n = row_block // out_h
                 y = row_block % out_h
                 for x in range(out_w):
@@ -123,7 +127,7 @@ def _small_im2col(kh: int, runs: int, run: int):
                             start = x * sw + j * dw
                             for e in range(run):
                                 cols[r, (i * runs + j) * run + e] = source[start + e]
-        _SMALL_KERNELS[key] = njit(parallel=True, cache=True, nogil=True)(kernel)
+        _SMALL_KERNELS[key] = njit(cache=True, nogil=True)(kernel)
     return _SMALL_KERNELS[key]
 
 
@@ -137,6 +141,6 @@ def im2col_for(kh: int, runs: int, run: int, values: int):
 
 
 if AVAILABLE:
-    to_channels_last = njit(parallel=True, cache=True, nogil=True)(_to_channels_last_py)
-    im2col = njit(parallel=True, cache=True, nogil=True)(_im2col_py)
-    col2im = njit(parallel=True, cache=True, nogil=True)(_col2im_py)
+    to_channels_last = njit(cache=True, nogil=True)(_to_channels_last_py)
+    im2col = njit(cache=True, nogil=True)(_im2col_py)
+    col2im = njit(cache=True, nogil=True)(_col2im_py)

@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pool_kernels import AVAILABLE, _threads_for, winner_dtype
+from .pool_kernels import AVAILABLE, winner_dtype
 
 if AVAILABLE:
-    import numba
-    from numba import njit, prange
-else:  # pragma: no cover - exercised only without numba
-    prange = range
+    from numba import njit
 
 
 def is_channels_last(x: np.ndarray) -> bool:
@@ -43,7 +40,7 @@ def _forward_channels_last_py(x, kh, kw, sh, sw, dh, dw, ph, pw, out, winner):
     """x (N, H, W, C), out and winner (N, H_out, W_out, C), any strides."""
     batch, height, width, channels = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
-    for row in prange(batch * out_h):
+    for row in range(batch * out_h):
         n = row // out_h
         a = row % out_h
         for b in range(out_w):
@@ -70,7 +67,7 @@ def _forward_channels_last_py(x, kh, kw, sh, sw, dh, dw, ph, pw, out, winner):
 def _backward_channels_last_py(dy, winner, kw, sh, sw, dh, dw, ph, pw, grad):
     """dy and winner (N, H_out, W_out, C), grad (N, H, W, C) zeroed; any strides."""
     batch, out_h, out_w, channels = dy.shape
-    for n in prange(batch):
+    for n in range(batch):
         for a in range(out_h):
             for b in range(out_w):
                 for c in range(channels):
@@ -93,7 +90,7 @@ def _forward_planes_py(x, kh, kw, sh, sw, dh, dw, ph, pw, a0, a1, b0, b1, out, w
     b0 <= b < b1 (windows wholly inside, done by a specialised kernel) are skipped."""
     batch, channels, height, width = x.shape
     out_h, out_w = out.shape[2], out.shape[3]
-    for plane in prange(batch * channels):
+    for plane in range(batch * channels):
         n = plane // channels
         ch = plane % channels
         source = x[n, ch]
@@ -136,7 +133,7 @@ def _interior_kernel(kh: int, kw: int, sh: int, sw: int):
             # below is visibly non-negative, so no negative-index checks block vectorising
             batch, channels = out.shape[0], out.shape[1]
             out_h, out_w = out.shape[2], out.shape[3]
-            for plane in prange(batch * channels):
+            for plane in range(batch * channels):
                 n = plane // channels
                 ch = plane % channels
                 for a in range(out_h):
@@ -151,7 +148,7 @@ def _interior_kernel(kh: int, kw: int, sh: int, sw: int):
                                     best_index = i * kw + j
                         out[n, ch, a, b] = best
                         winner[n, ch, a, b] = best_index
-        _INTERIOR_KERNELS[key] = njit(parallel=True, cache=True, nogil=True)(kernel)
+        _INTERIOR_KERNELS[key] = njit(cache=True, nogil=True)(kernel)
     return _INTERIOR_KERNELS[key]
 
 
@@ -168,7 +165,7 @@ def _backward_tiles_py(dy, winner, kh, kw, grad):
     nothing left over): every input cell is written once, the winner's with its output
     gradient, the others with 0, so ``grad`` needs no zeroing pass."""
     batch, channels, out_h, out_w = dy.shape
-    for plane in prange(batch * channels):
+    for plane in range(batch * channels):
         n = plane // channels
         ch = plane % channels
         for a in range(out_h):
@@ -183,11 +180,11 @@ def _backward_tiles_py(dy, winner, kh, kw, grad):
 
 if AVAILABLE:
     _first_inside = njit(inline="always")(_first_inside)
-    _forward_planes = njit(parallel=True, cache=True, nogil=True)(_forward_planes_py)
-    _backward_tiles = njit(parallel=True, cache=True, nogil=True)(_backward_tiles_py)
-    _forward_channels_last = njit(parallel=True, cache=True, nogil=True)(
+    _forward_planes = njit(cache=True, nogil=True)(_forward_planes_py)
+    _backward_tiles = njit(cache=True, nogil=True)(_backward_tiles_py)
+    _forward_channels_last = njit(cache=True, nogil=True)(
         _forward_channels_last_py)
-    _backward_channels_last = njit(parallel=True, cache=True, nogil=True)(
+    _backward_channels_last = njit(cache=True, nogil=True)(
         _backward_channels_last_py)
 
 
@@ -208,7 +205,6 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
     shape = (batch,) + tuple(out_sizes) + (channels,)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
-    numba.set_num_threads(_threads_for(out.size))
     _forward_channels_last(_last(x), *kernel_size, *stride, *dilation, *before, out, winner)
     return _first(out), _first(winner)
 
@@ -221,7 +217,6 @@ def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
     shape = x.shape[:2] + tuple(out_sizes)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
-    numba.set_num_threads(_threads_for(out.size))
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
     a0, a1 = _inside_range(out_sizes[0], x.shape[2], kh, sh, dh, ph)
     b0, b1 = _inside_range(out_sizes[1], x.shape[3], kw, sw, dw, pw)
@@ -247,7 +242,6 @@ def tiles_exactly(input_shape, kernel_size, stride, dilation, before) -> bool:
 def max_backward_planes(dy, winner, input_shape, kernel_size):
     """Input gradient (channel-major) of exactly tiling windows (:func:`tiles_exactly`)."""
     grad = np.empty(input_shape, dtype=dy.dtype)
-    numba.set_num_threads(_threads_for(grad.size))
     _backward_tiles(dy, winner, *kernel_size, grad)
     return grad
 
@@ -257,7 +251,6 @@ def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before)
     :func:`max_forward`: each output's gradient added at its window's maximum."""
     batch, channels = input_shape[:2]
     grad = np.zeros((batch,) + tuple(input_shape[2:]) + (channels,), dtype=dy.dtype)
-    numba.set_num_threads(_threads_for(dy.size))
     _backward_channels_last(_last(dy), _last(winner), kernel_size[1], *stride, *dilation,
                             *before, grad)
     return _first(grad)

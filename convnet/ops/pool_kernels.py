@@ -1,4 +1,4 @@
-"""Compiled max-pooling kernels (numba): one pass over the input, parallel over planes.
+"""Compiled max-pooling kernels (numba): one pass over the input, one plane at a time.
 
 Pooling of any dimensionality is run as 3-D pooling of (N, C, D, H, W) arrays, with
 1-D and 2-D inputs given leading singleton spatial dims; inputs are read with any strides. Implicit padding is never
@@ -17,22 +17,17 @@ import math
 import numpy as np
 
 try:
-    import numba
-    from numba import njit, prange
+    from numba import njit
     AVAILABLE = True
 except ImportError:  # pragma: no cover - exercised only without numba
     AVAILABLE = False
 
 
-# below this many output values one thread is faster: a parallel launch costs more than it
-# saves, and its threads compete with BLAS's on a small machine
-PARALLEL_THRESHOLD = 1 << 17
-
 
 def _max_forward_py(x, kernel, stride, dilation, before, out, winner):
     batch, channels, in_d, in_h, in_w = x.shape
     out_d, out_h, out_w = out.shape[2:]
-    for plane in prange(batch * channels):
+    for plane in range(batch * channels):
         n = plane // channels
         ch = plane % channels
         for a in range(out_d):
@@ -59,7 +54,7 @@ def _max_forward_py(x, kernel, stride, dilation, before, out, winner):
 
 def _max_backward_py(dy, winner, kernel, stride, dilation, before, grad):
     batch, channels, out_d, out_h, out_w = dy.shape
-    for plane in prange(batch * channels):
+    for plane in range(batch * channels):
         n = plane // channels
         ch = plane % channels
         for a in range(out_d):
@@ -75,21 +70,14 @@ def _max_backward_py(dy, winner, kernel, stride, dilation, before, grad):
 
 
 if AVAILABLE:
-    _max_forward = njit(parallel=True, cache=True, nogil=True)(_max_forward_py)
-    _max_backward = njit(parallel=True, cache=True, nogil=True)(_max_backward_py)
-    _ALL_THREADS = numba.get_num_threads()
-else:
-    prange = range
+    _max_forward = njit(cache=True, nogil=True)(_max_forward_py)
+    _max_backward = njit(cache=True, nogil=True)(_max_backward_py)
 
 
 def winner_dtype(kernel_size) -> np.dtype:
     """Smallest integer type that holds every flat window offset (int8 up to 127 cells)."""
     cells = math.prod(kernel_size)
     return np.dtype(np.int8 if cells <= 127 else np.int16 if cells <= 32767 else np.int32)
-
-
-def _threads_for(size: int) -> int:
-    return _ALL_THREADS if size >= PARALLEL_THRESHOLD else 1
 
 
 def _as_3d(values: tuple[int, ...], fill: int) -> np.ndarray:
@@ -110,7 +98,6 @@ def max_forward(x: np.ndarray, kernel_size, stride, dilation, before, out_sizes)
     shape = x.shape[:2] + tuple(out_sizes)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
-    numba.set_num_threads(_threads_for(out.size))
     _max_forward(_five_d(x, spatial), _as_3d(kernel_size, 1), _as_3d(stride, 1),
                  _as_3d(dilation, 1), _as_3d(before, 0), _five_d(out, spatial),
                  _five_d(winner, spatial))
@@ -122,7 +109,6 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, input_shape, kernel_size, s
     """Each output's gradient added to the input cell that held its maximum."""
     spatial = len(kernel_size)
     grad = np.zeros(input_shape, dtype=dy.dtype)
-    numba.set_num_threads(_threads_for(dy.size))
     _max_backward(_five_d(dy, spatial), _five_d(winner, spatial), _as_3d(kernel_size, 1),
                   _as_3d(stride, 1), _as_3d(dilation, 1), _as_3d(before, 0),
                   _five_d(grad, spatial))
