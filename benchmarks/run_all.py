@@ -15,9 +15,9 @@ left as it is):
    convnet's fwd+bwd throughput, 2*MACs*3 flops / time, as a fraction of NumPy's float32
    matmul throughput on the same three GEMMs an im2col convolution does (forward
    cols(M,K) @ W^T(K,Co), weight gradient dY^T(Co,M) @ cols(M,K), input gradient
-   dY(M,Co) @ W(Co,K), with M = N*OH*OW, K = Cin*k*k; medians of max(3*repeats, 10) runs
-   summed), timed in this run.
-   The fraction is simply gemm time / conv time. Every shape must reach >= 0.60.
+   dY(M,Co) @ W(Co,K), with M = N*OH*OW, K = Cin*k*k), the conv and the three bare
+   products timed in turns in this run; the fraction is 1 / the median of their time
+   ratios. Every shape must reach >= 0.60.
 3. max pooling 2x2 stride 2 forward+backward on (64, 64, 32, 32) (NCHW for both): convnet
    time / torch time < 1.
 4. one training step (zero_grad, forward, cross-entropy, backward, SGD momentum 0.9 step,
@@ -51,7 +51,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _timing import (  # noqa: E402
-    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note, median_time,
+    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note,
     paired_times, print_table,
     settle, shape_label,
 )
@@ -91,8 +91,9 @@ def conv_section(torch, repeats):
     return times
 
 
-def gemm_seconds(shape, repeats):
-    """Summed medians of the three float32 GEMMs of an im2col conv fwd+bwd of ``shape``."""
+def gemm_products(shape):
+    """(a function running the three float32 GEMMs of an im2col conv fwd+bwd of ``shape``,
+    their flop count)."""
     n, c, h, w, co, k, s, p = shape
     oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     m, kk = n * oh * ow, c * k * k
@@ -100,21 +101,29 @@ def gemm_seconds(shape, repeats):
     cols = rng.standard_normal((m, kk), dtype=np.float32)
     wmat = rng.standard_normal((co, kk), dtype=np.float32)
     dy = rng.standard_normal((m, co), dtype=np.float32)
-    settle()
-    repeats = max(3 * repeats, 10)     # a GEMM takes milliseconds: more repeats, less noise
-    return sum(median_time(fn, repeats) for fn in
-               (lambda: cols @ wmat.T, lambda: dy.T @ cols, lambda: dy @ wmat)), 2 * m * kk * co
+
+    def products():
+        cols @ wmat.T
+        dy.T @ cols
+        dy @ wmat
+    return products, 3 * 2 * m * kk * co
 
 
 def gemm_section(conv_times, repeats):
-    """{index: fraction of NumPy GEMM throughput reached by convnet fwd+bwd}."""
+    """{index: fraction of NumPy GEMM throughput reached by convnet fwd+bwd}: the conv and
+    its three bare products timed in turns (``paired_times``), fraction = 1 / median ratio."""
     rows, fractions = [], {}
     for i in GEMM_SHAPES:
-        t_gemm, flops = gemm_seconds(conv.SHAPES[i], repeats)
-        t_conv = conv_times[i][0]
-        fractions[i] = t_gemm / t_conv
-        rows.append([f"{i}: {shape_label(conv.SHAPES[i])}", 3 * flops / t_conv / 1e9,
-                     3 * flops / t_gemm / 1e9, fractions[i]])
+        shape = conv.SHAPES[i]
+        x, wt, b, g = conv.make_inputs(shape)
+        impl = conv.ConvnetImpl(x, wt, b, g, shape[6], shape[7])
+        products, flops = gemm_products(shape)
+        settle()
+        (t_conv, t_gemm), ratio = paired_times([impl.fwd_bwd, products], max(repeats, 6),
+                                               setups=[impl.reset, None])
+        fractions[i] = 1 / ratio
+        rows.append([f"{i}: {shape_label(shape)}", flops / t_conv / 1e9, flops / t_gemm / 1e9,
+                     fractions[i]])
     print_table(["GEMM-heavy shape", "convnet GFLOP/s", "numpy matmul GFLOP/s", "fraction"], rows)
     return fractions
 
