@@ -231,3 +231,30 @@ def test_chunked_column_matrix_equals_torch(monkeypatch, nd, stride, dilation, p
         assert dx is None
         dx, expected[1] = None, None
     assert_all_close((y, dx, dw, db), expected, f"chunked {spec}")
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_empty_batch_like_torch(nd):
+    """A batch of 0 gives an empty output and zero weight and bias gradients, as torch."""
+    rng = np.random.default_rng(2)
+    x = np.zeros((0, 3) + (7,) * nd)
+    w = rng.standard_normal((4, 3) + (3,) * nd)
+    b = rng.standard_normal(4)
+    spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, b.shape, 1, 1)
+    g = np.zeros(spec.output_shape)
+    y, saved = conv_ops.forward(x, w, b, spec)
+    ours = (y,) + conv_ops.backward(g, saved, spec)
+    for name, a, e in zip(("y", "dx", "dw", "db"), ours, torch_conv(x, w, b, spec, g)):
+        assert a.shape == e.shape, name
+        np.testing.assert_array_equal(a, e, err_msg=name)
+
+
+def test_no_input_channels_give_the_bias():
+    x = np.zeros((2, 0, 5, 5))
+    b = np.array([1.0, -2.0])
+    spec = conv_ops.conv_spec(x.shape, x.dtype, (2, 0, 3, 3), b.shape, padding=1)
+    y, saved = conv_ops.forward(x, np.zeros((2, 0, 3, 3)), b, spec)
+    np.testing.assert_array_equal(y, np.broadcast_to(b[None, :, None, None], (2, 2, 5, 5)))
+    dx, dw, db = conv_ops.backward(np.ones(y.shape), saved, spec)
+    assert dx.shape == x.shape and dw.shape == (2, 0, 3, 3)
+    np.testing.assert_array_equal(db, [50.0, 50.0])

@@ -181,6 +181,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     (:mod:`convnet.ops.conv_channels_last`); ``channels_last=False`` forces the
     layout-preserving path below (same results to float rounding).
     """
+    if x.size == 0 or weight.size == 0:                     # an empty batch or no channels
+        y = np.zeros(spec.output_shape, dtype=np.result_type(x, weight))
+        return add_bias(y, bias, spec), ("empty", None)
     if channels_last and conv_channels_last.supported(x, weight, spec):
         y, saved = conv_channels_last.forward(x, weight, bias, spec)
         return y, ("channels_last", saved)
@@ -204,6 +207,9 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
              need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
     layout, saved = saved
+    if layout == "empty":
+        dx = np.zeros(spec.input_shape, dtype=dy.dtype) if need_input_grad else None
+        return dx, np.zeros(spec.weight_shape, dtype=dy.dtype), bias_gradient(dy, spec)
     if layout == "channels_last":
         return conv_channels_last.backward(dy, saved, spec, need_input_grad)
     cols, weight_matrix = saved
