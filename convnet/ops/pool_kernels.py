@@ -1,7 +1,8 @@
 """Compiled max-pooling kernels (numba): one pass over the input, one plane at a time.
 
 Pooling of any dimensionality is run as 3-D pooling of (N, C, D, H, W) arrays, with
-1-D and 2-D inputs given leading singleton spatial dims; inputs are read with any strides. Implicit padding is never
+1-D and 2-D inputs given leading singleton spatial dims; inputs are read with any strides
+(2-D max pooling mostly goes to :mod:`convnet.ops.pool2d_kernels`). Implicit padding is never
 materialised: window cells outside the input are skipped, which is the same as
 padding with -inf. The first maximum in scan order wins (strictly greater replaces),
 matching :func:`convnet.ops.pool.max_forward`'s NumPy path and PyTorch's CPU kernel.
