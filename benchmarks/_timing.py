@@ -7,8 +7,9 @@ Not a benchmark itself. Provides:
 * ``median_time(fn, repeats, warmup=1, setup=None)`` -- median wall time in seconds of
   ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs, using ``time.perf_counter``.
   ``setup()`` (if given) runs before every call, outside the timed region.
-* ``paired_times(fns, repeats, warmup=1, setups=None, block=3)`` -- the libraries timed
-  in turns, in short blocks of back-to-back calls (ABBA order): median seconds of each and
+* ``paired_times(fns, repeats, warmup=1, setups=None, block=3, gap=0.2)`` -- the
+  libraries timed in turns, in blocks of back-to-back calls after a short sleep (ABBA
+  order): median seconds of each and
   the median over rounds of the block ratio fns[0] / fns[1]. On a shared machine whose
   speed drifts over seconds, the ratio of two long blocks timed one after the other moves
   by up to 2x between runs; interleaved blocks see the same drift.

@@ -173,15 +173,15 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarr
         n + ((b + a) if spec.padding_mode is not None else 0)
         for n, (b, a) in zip(spec.input_shape[2:], spec.padding))
     before = tuple(0 if spec.padding_mode is not None else b for b, _ in spec.padding)
-    two_d = len(spec.kernel_size) == 2
-    if two_d and not pool2d_kernels.is_channels_last(winner) and pool2d_kernels.tiles_exactly(
-            source_shape, spec.kernel_size, spec.stride, spec.dilation, before):
+    args = (spec.kernel_size, spec.stride, spec.dilation, before)
+    if len(spec.kernel_size) != 2:
+        grad = pool_kernels.max_backward(dy, winner, source_shape, *args)
+    elif pool2d_kernels.is_channels_last(winner):
+        grad = pool2d_kernels.max_backward(dy, winner, source_shape, *args)
+    elif pool2d_kernels.tiles_exactly(source_shape, *args):
         grad = pool2d_kernels.max_backward_planes(dy, winner, source_shape, spec.kernel_size)
-        return grad if spec.padding_mode is None else pad_backward(
-            grad, spec.input_shape, spec.padding, spec.padding_mode)
-    layout = pool2d_kernels if two_d and pool2d_kernels.is_channels_last(winner) else pool_kernels
-    grad = layout.max_backward(dy, winner, source_shape, spec.kernel_size, spec.stride,
-                                     spec.dilation, before)
+    else:
+        grad = pool_kernels.max_backward(dy, winner, source_shape, *args)
     if spec.padding_mode is None:
         return grad
     return pad_backward(grad, spec.input_shape, spec.padding, spec.padding_mode)
