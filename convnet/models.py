@@ -39,6 +39,8 @@ from . import nn
 from .random import resolve_rng
 from .ops.windows import output_size, resolve_padding
 
+MAX_LAYER_WEIGHTS = 2**28  # 1 GiB of float32 weights in one layer: far past any CNN of the notes
+
 MODELS = {
     # the default for `convnet train` on the 8x8 digits
     "digits-cnn": "[16|3x3] relu [32|3x3] relu maxpool[2x2 s2] [64|3x3] relu gap fc{classes}",
@@ -127,6 +129,7 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
                                  f"(expected sS, valid, same, full or pP)")
             if filters < 1 or kh < 1 or kw < 1 or stride < 1:
                 raise _error(arch, column, token, "filters, kernel and stride must be positive")
+            _check_weights(arch, column, token, filters * channels * kh * kw)
             try:
                 layer = nn.Conv2d(channels, filters, (kh, kw), stride, padding, rng=rng)
                 height, width = _conv_output(height, width, (kh, kw), stride, padding)
@@ -171,6 +174,7 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
                 layers.append(nn.Flatten())
                 flat = True
                 channels = channels * height * width
+            _check_weights(arch, column, token, channels * features)
             layers.append(nn.Linear(channels, features, rng=rng))
             channels, last_width = features, features
         else:
@@ -179,6 +183,12 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
     if not layers:
         raise ArchError(f"arch: no layers in {arch!r}")
     return nn.Sequential(*layers)
+
+
+def _check_weights(arch: str, column: int, token: str, count: int) -> None:
+    if count > MAX_LAYER_WEIGHTS:
+        raise _error(arch, column, token, f"the layer needs {count:,} weights, more than the "
+                                          f"{MAX_LAYER_WEIGHTS:,} a layer may have")
 
 
 def _conv_output(height: int, width: int, kernel, stride: int, padding) -> tuple[int, int]:

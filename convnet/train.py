@@ -89,19 +89,27 @@ class Trainer:
         patience: stop after this many epochs without a better validation loss.
         progress: show a progress bar (tqdm) with loss and images/s.
         num_classes: size of the confusion matrix (default: inferred from the logits).
+        config: plain values that define this run (e.g. the command's settings); stored in
+            the checkpoint, and a resume with different values is refused.
+        explode_factor: an epoch whose mean training loss exceeds this many times the
+            loss of the first batch is an exploding run: a warning, and with ``patience``
+            a stop (:class:`TrainingDiverged`) that keeps the last good checkpoint.
     """
 
     checkpoint_name = "checkpoint.safetensors"
 
     def __init__(self, model, optimizer, train_loader, val_loader=None, scheduler=None,
                  loss_fn=F.cross_entropy, run_dir: str | None = None, patience: int | None = None,
-                 progress: bool = True, num_classes: int | None = None, log=print):
+                 progress: bool = True, num_classes: int | None = None, log=print,
+                 config: dict | None = None, explode_factor: float = 10.0):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.train_loader, self.val_loader = train_loader, val_loader
         self.loss_fn, self.run_dir, self.patience = loss_fn, run_dir, patience
         self.progress, self.num_classes, self.log = progress, num_classes, log
         self.history: dict[str, list] = {"train_loss": [], "train_accuracy": [], "val_loss": [],
                                          "val_accuracy": [], "lr": [], "epoch_seconds": []}
+        self.config, self.explode_factor = dict(config or {}), explode_factor
+        self.first_loss: float | None = None  # the loss of the very first batch of the run
         self.epoch = 0
         self.best_val_loss = math.inf
         self.epochs_without_improvement = 0
@@ -124,6 +132,8 @@ class Trainer:
                     raise TrainingDiverged(f"the loss became {value} at epoch {self.epoch + 1}, "
                                            f"batch {batch + 1}; {self._kept()}; try a lower "
                                            f"learning rate")
+                if self.first_loss is None:
+                    self.first_loss = value
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
@@ -174,6 +184,9 @@ class Trainer:
                 raise TrainingDiverged(f"the weights became NaN or infinite in the last step of "
                                        f"epoch {self.epoch + 1}; {self._kept()}; try a lower "
                                        f"learning rate")
+            exploding = self._exploding(train_loss)
+            if exploding and self.patience is not None:
+                raise TrainingDiverged(f"{exploding}; stopped (patience is set); {self._kept()}")
             lr = self.optimizer.param_groups[0]["lr"]
             if self.scheduler is not None:
                 self.scheduler.step()
@@ -196,11 +209,20 @@ class Trainer:
                     stop = self.patience is not None and self.epochs_without_improvement >= self.patience
             record["epoch_seconds"].append(time.perf_counter() - started)
             self.log(message + f" ({record['epoch_seconds'][-1]:.1f} s)")
+            if exploding:
+                self.log(f"warning: {exploding}")
             self.save_checkpoint()
             if stop:
                 self.log(f"early stopping: no better validation loss for {self.patience} epochs")
                 break
         return self.history
+
+    def _exploding(self, train_loss: float) -> str | None:
+        """A sentence when the epoch's loss is explode_factor times the first batch's."""
+        if self.first_loss is None or not train_loss > self.explode_factor * max(self.first_loss, 1e-12):
+            return None
+        return (f"the training loss exploded: {train_loss:.4g} in epoch {self.epoch + 1}, against "
+                f"{self.first_loss:.4g} on the first batch; the learning rate is probably too high")
 
     # ---------------------------------------------------------------- checkpoints
     def _kept(self) -> str:
@@ -226,6 +248,8 @@ class Trainer:
             "history": self.history,
             "best_val_loss": None if math.isinf(self.best_val_loss) else self.best_val_loss,
             "epochs_without_improvement": self.epochs_without_improvement,
+            "first_loss": self.first_loss,
+            "config": self.config,
         }
 
     def save_checkpoint(self) -> None:
@@ -241,8 +265,13 @@ class Trainer:
             raise FileNotFoundError(f"resume: no checkpoint at {self.checkpoint_path}; train "
                                     f"without --resume first")
         state = load_state(self.checkpoint_path)
+        self._check_state(state)
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"resume: {self.checkpoint_path} holds the state of another kind of "
+                             f"optimizer ({type(error).__name__}: {error})") from None
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.train_loader.load_state_dict(state["train_loader"])
@@ -251,11 +280,42 @@ class Trainer:
         for name, generator_state in state.get("module_rngs", {}).items():
             if name in generators:
                 generators[name].bit_generator.state = generator_state
-        self.epoch = int(state["epoch"])
+        self.epoch = state["epoch"]
         self.history = {key: list(values) for key, values in state["history"].items()}
         best = state["best_val_loss"]
         self.best_val_loss = math.inf if best is None else float(best)
         self.epochs_without_improvement = int(state["epochs_without_improvement"])
+        first = state.get("first_loss")
+        self.first_loss = None if first is None else float(first)
+
+    def _check_state(self, state) -> None:
+        """Refuse a checkpoint that is malformed or belongs to a run with other settings."""
+        where = f"resume: {self.checkpoint_path}"
+        if not isinstance(state, dict):
+            raise ValueError(f"{where}: not a training checkpoint")
+        missing = [key for key in ("epoch", "model", "optimizer", "scheduler", "train_loader",
+                                   "library_rng", "history", "best_val_loss",
+                                   "epochs_without_improvement") if key not in state]
+        if missing:
+            raise ValueError(f"{where}: not a complete training checkpoint (no {', '.join(missing)})")
+        epoch = state["epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"{where}: epoch should be a count of epochs, got {epoch!r:.40}")
+        state["epoch"] = int(epoch)
+        history = state["history"]
+        if not (isinstance(history, dict) and all(isinstance(values, list)
+                                                  for values in history.values())):
+            raise ValueError(f"{where}: history should map names to lists, got "
+                             f"{type(history).__name__}")
+        if any(len(values) > epoch for values in history.values()):
+            raise ValueError(f"{where}: its history is longer than its {epoch} epochs")
+        stored = state.get("config")
+        if isinstance(stored, dict) and self.config:
+            changed = [f"{key} {stored[key]!r} -> {self.config[key]!r}" for key in self.config
+                       if key in stored and stored[key] != self.config[key]]
+            if changed:
+                raise ValueError(f"{where} was trained with other settings ({'; '.join(changed)}); "
+                                 f"resume with the run's settings, or start a new run")
 
 
 def _module_generators(model) -> dict:

@@ -261,7 +261,7 @@ def test_fashion_mnist_from_small_files_trains_offline(capsys, offline, tmp_path
     code, out, err = run(capsys, "train", "--dataset", "fashion-mnist", "--data-dir", folder,
                          "--arch", "[4|5x5 s2] relu gap fc{classes}", "--epochs", "1", *FAST)
     assert code == 0, err
-    assert "8 images" in out and offline.urls == []
+    assert "8 test images" in out and offline.urls == []
     code, out, err = run(capsys, "evaluate", "runs/fashion-mnist/model.safetensors",
                          "--data-dir", folder)
     assert code == 0, err

@@ -344,23 +344,20 @@ def run_show(args) -> int:
     from ..tensor import no_grad
     from ..viz import feature_maps, saliency_map
     from ..viz.inspect import _find_layer
-    from .model_commands import _normalized, load_model, read_image
+    from .model_commands import load_model, normalized, read_image, require_input_shape
     if not str(args.output).lower().endswith(".png"):
         raise ValueError(f"-o: expected a .png file name, got {args.output!r}")
     if args.max_maps < 1:
         raise ValueError(f"--max-maps: expected a positive number, got {args.max_maps}")
     model, metadata = load_model(args.model)
-    if "input_shape" not in metadata:
-        raise ValueError(f"model: {args.model} has no input shape in its metadata (was it "
-                         f"written by convnet train?)")
-    channels, height, width = metadata["input_shape"]
+    channels, height, width = require_input_shape(args.model, metadata)
     layer = _layer_arg(args.layer)
     try:
         name, module = _find_layer(model, layer)
     except (ValueError, TypeError) as error:
         raise ValueError(f"--layer: {error}") from None
     image = read_image(args.image, channels, (height, width))
-    inputs = _normalized(image[None], metadata)[0]
+    inputs = normalized(image[None], metadata)[0]
     maps = feature_maps(model, inputs, layer)
     if maps.ndim != 3:
         raise ValueError(f"--layer: layer {name!r} ({type(module).__name__}) gives {maps.size} "

@@ -6,6 +6,9 @@ import os
 
 import numpy as np
 
+from ..io.limits import check_input_shape
+from .model_file import load_model, normalized
+
 
 def add_parsers(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="accuracy of a saved model on a test set")
@@ -30,24 +33,12 @@ def add_parsers(commands) -> None:
     summary.set_defaults(run=run_summary)
 
 
-def load_model(path: str):
-    """(model, metadata) from a file written by ``convnet train``, with one-line errors."""
-    from ..io import load, read_metadata
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"model: no such file: {path}")
-    model = load(path)
-    metadata = read_metadata(path) or {}
-    return model, metadata
-
-
-def _normalized(images: np.ndarray, metadata: dict) -> np.ndarray:
-    normalize = metadata.get("normalize")
-    if not normalize:
-        return images
-    shape = (1, -1, 1, 1)
-    mean = np.asarray(normalize["mean"], np.float32).reshape(shape)
-    std = np.asarray(normalize["std"], np.float32).reshape(shape)
-    return ((images - mean) / std).astype(np.float32)
+def require_input_shape(path: str, metadata: dict) -> tuple[int, int, int]:
+    """The model's (C, H, W), or a one-line error for a model file without it."""
+    if "input_shape" not in metadata:
+        raise ValueError(f"model: {path} has no input shape in its metadata (was it written by "
+                         f"convnet train?)")
+    return metadata["input_shape"]
 
 
 def run_evaluate(args) -> int:
@@ -59,6 +50,11 @@ def run_evaluate(args) -> int:
         raise ValueError(f"--dataset: {args.model} does not say which dataset it was trained on")
     data = load_dataset(dataset_name, args.split, data_dir=args.data_dir)
     classes = metadata.get("classes") or list(data.classes)
+    if len(data.classes) != len(classes):
+        raise ValueError(f"--dataset: {data.name} has {len(data.classes)} classes, the model "
+                         f"{args.model} knows {len(classes)}")
+    if len(data) == 0:
+        raise ValueError(f"--dataset: the {args.split} split of {data.name} holds no images")
     normalize = metadata.get("normalize")
     loader = DataLoader(data, 256, normalize=(normalize["mean"], normalize["std"])
                         if normalize else None)
@@ -73,36 +69,22 @@ def run_evaluate(args) -> int:
 
 def read_image(path: str, channels: int, size: tuple[int, int]) -> np.ndarray:
     """An image file as (channels, H, W) float32 in [0, 1], converted and resized to fit."""
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise ImportError('predict needs Pillow: pip install "convnet[data]"') from None
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"image: no such file: {path}")
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            if image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.BILINEAR)
-            array = np.asarray(image, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"image: cannot read {path} as an image ({error})") from None
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+    from ..data.image_file import read_image as read_image_file
+    return read_image_file(path, "L" if channels == 1 else "RGB", size)
 
 
 def run_predict(args) -> int:
     from .. import functional as F
     from ..tensor import no_grad
+    if args.top_k < 1:
+        raise ValueError(f"--top-k: expected a positive number of classes, got {args.top_k}")
     model, metadata = load_model(args.model)
-    if "input_shape" not in metadata:
-        raise ValueError(f"model: {args.model} has no input shape in its metadata (was it "
-                         f"written by convnet train?)")
-    channels, height, width = metadata["input_shape"]
+    channels, height, width = require_input_shape(args.model, metadata)
     classes = metadata.get("classes")
     images = np.stack([read_image(path, channels, (height, width)) for path in args.images])
     with no_grad():
-        probabilities = F.softmax(model(_normalized(images, metadata)), dim=1).data
-    top_k = max(1, min(args.top_k, probabilities.shape[1]))
+        probabilities = F.softmax(model(normalized(images, metadata)), dim=1).data
+    top_k = min(args.top_k, probabilities.shape[1])
     for path, row in zip(args.images, probabilities):
         best = np.argsort(-row)[:top_k]
         guesses = ", ".join(f"{classes[i] if classes else i} {row[i]:.1%}" for i in best)
@@ -124,10 +106,7 @@ def run_summary(args) -> int:
         except ValueError:
             raise ValueError(f"--input-shape: expected C,H,W such as 1,28,28, got "
                              f"{args.input_shape!r}") from None
-        if len(input_shape) != 3 or min(input_shape) < 1:
-            raise ValueError(f"--input-shape: expected three positive sizes C,H,W, got "
-                             f"{args.input_shape!r}")
-    input_shape = tuple(input_shape or (1, 28, 28))
+    input_shape = check_input_shape(list(input_shape or (1, 28, 28)), "--input-shape")
     if model is None:
         model = build_model(args.model, input_shape, args.classes)
     print(summary(model, input_shape))

@@ -13,6 +13,9 @@ import time
 
 import numpy as np
 
+from .train_checks import (check_arguments, check_training_data, remove_stale_temporaries,
+                           run_settings)
+
 # the default model and schedule per dataset: what `convnet train --dataset NAME` runs
 DEFAULTS = {
     "digits": {"model": "digits-cnn", "epochs": 25, "batch_size": 32, "lr": 3e-3},
@@ -50,7 +53,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--val-split", type=float, default=0.1,
                         help="fraction of the training set held out for validation (0.1)")
     parser.add_argument("--augment", action="store_true",
-                        help="random crops (padding 2) and, for cifar10, horizontal flips")
+                        help="random crops (padding 2) and, for cifar10 or with --hflip, "
+                             "horizontal flips")
+    parser.add_argument("--hflip", action="store_true",
+                        help="with --augment: also flip images left-right at random (natural "
+                             "images; on by default for cifar10)")
     parser.add_argument("--patience", type=int, help="early stopping after N epochs without a "
                                                      "better validation loss")
     parser.add_argument("--limit", type=int, help="use only the first N training images")
@@ -82,7 +89,7 @@ def run(args) -> int:
     from ..data import DataLoader, load_dataset, random_split
     from ..io import save
     from ..models import MODELS, build_model
-    from ..train import Trainer, write_metrics
+    from ..train import Trainer, TrainingDiverged, write_metrics
 
     key = "folder" if args.dataset.startswith("folder:") else args.dataset.lower()
     defaults = DEFAULTS.get(key, DEFAULTS["folder"])
@@ -95,24 +102,27 @@ def run(args) -> int:
             raise ValueError(f"{name}: expected a positive number, got {value}")
     if not 0 <= args.val_split < 1:
         raise ValueError(f"--val-split: expected a fraction in [0, 1), got {args.val_split}")
+    check_arguments(args)
 
     convnet.manual_seed(args.seed)
     full_train = load_dataset(args.dataset, "train", data_dir=args.data_dir)
     test = _test_split(args, load_dataset)
-    if args.limit:
+    if args.limit is not None:
         full_train = full_train.subset(np.arange(min(args.limit, len(full_train))))
+    check_training_data(full_train)
     n_val = int(round(len(full_train) * args.val_split))
     if n_val:
         train, val = random_split(full_train, [len(full_train) - n_val, n_val], rng=args.seed)
     else:
         train, val = full_train, None
-    if test is None:  # a folder has no test split: the validation part stands in for it
-        test = val
+    test_name = "test"
+    if test is None:  # a folder without test/: the validation part stands in for it, and says so
+        test, test_name = val, "validation"
 
     augment = None
     if args.augment:
         from ..data import Augment
-        augment = Augment(crop_padding=2, hflip=(key == "cifar10"))
+        augment = Augment(crop_padding=2, hflip=args.hflip or key == "cifar10")
     train_loader = DataLoader(train, batch_size, shuffle=True, rng=args.seed, normalize=True,
                               augment=augment)
     normalize = (train_loader.mean, train_loader.std)
@@ -123,7 +133,8 @@ def run(args) -> int:
     if args.model is not None and args.model not in MODELS:
         raise ValueError(f"--model: unknown model {args.model!r}; expected one of "
                          f"{', '.join(MODELS)} (or an architecture with --arch)")
-    arch = (args.arch or args.model or defaults["model"]).replace("{classes}", str(len(classes)))
+    arch = next(choice for choice in (args.arch, args.model, defaults["model"]) if choice is not None)
+    arch = arch.replace("{classes}", str(len(classes)))
     model = build_model(arch, full_train.image_shape, len(classes), rng=args.seed)
     if args.optimizer == "adam":
         optimizer = optim.Adam(_parameter_groups(model, args.weight_decay), lr=lr)
@@ -138,6 +149,8 @@ def run(args) -> int:
 
     run_dir = os.path.join(args.runs_dir, args.name or key.replace(":", "-"))
     os.makedirs(run_dir, exist_ok=True)
+    for path in remove_stale_temporaries(run_dir):
+        print(f"removed {path}, left by an interrupted write")
     print(f"convnet train: {full_train.name} ({len(train)} train, "
           f"{0 if val is None else len(val)} validation, {0 if test is None else len(test)} "
           f"test images of {'x'.join(map(str, full_train.image_shape))}, {len(classes)} classes)")
@@ -145,43 +158,52 @@ def run(args) -> int:
     print(f"optimizer: {args.optimizer} lr {lr} ({args.schedule} schedule), batch {batch_size}, "
           f"{epochs} epochs, seed {args.seed}; run folder: {run_dir}")
 
+    model_metadata = {
+        "dataset": dataset_spec(args.dataset, full_train.name), "classes": classes,
+        "input_shape": list(full_train.image_shape),
+        "normalize": {"mean": normalize[0].tolist(), "std": normalize[1].tolist()}, "arch": arch}
     trainer = Trainer(model, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
                       patience=args.patience, progress=not args.no_progress,
-                      num_classes=len(classes))
+                      num_classes=len(classes), config=run_settings(args, arch, lr, batch_size))
     if args.resume:
         trainer.load_checkpoint()
         print(f"resumed from {trainer.checkpoint_path} after epoch {trainer.epoch}")
+        if trainer.epoch > epochs:
+            raise ValueError(f"--epochs {epochs}: the run in {run_dir} already has {trainer.epoch} "
+                             f"epochs; ask for more to extend it")
         if scheduler is not None:
-            # the schedule is this command's (over --epochs), replayed up to where the run
-            # stopped: `--epochs 1`, then `--epochs 3 --resume`, ends as a 3-epoch run would
+            # the schedule of the new length, replayed to where the run stopped: the added
+            # epochs take the rates a straight run of --epochs takes there (train_checks.py)
             for group in optimizer.param_groups:
                 group["lr"] = group["initial_lr"]
             trainer.scheduler = make_scheduler()
             for _ in range(trainer.epoch):
                 trainer.scheduler.step()
     started = time.perf_counter()
-    history = trainer.fit(epochs)
+    try:
+        history = trainer.fit(epochs)
+    except TrainingDiverged as error:
+        if _keep_last_good_model(trainer, run_dir, model_metadata):
+            raise TrainingDiverged(f"{error}; {run_dir}/model.safetensors holds its weights") from None
+        raise
     seconds = time.perf_counter() - started
 
-    results = {"dataset": full_train.name, "model": arch, "classes": classes,
+    results = {"dataset": model_metadata["dataset"], "model": arch, "classes": classes,
                "epochs": trainer.epoch, "train_seconds": seconds, "history": history,
                "seed": args.seed}
     if test_loader is not None:
         metrics = trainer.evaluate(test_loader)
-        results["test"] = metrics.to_dict(classes)
+        results["test"] = {**metrics.to_dict(classes), "split": test_name}
     model_path = os.path.join(run_dir, "model.safetensors")
-    save(model, model_path, metadata={
-        "dataset": full_train.name, "classes": classes, "input_shape": list(full_train.image_shape),
-        "normalize": {"mean": normalize[0].tolist(), "std": normalize[1].tolist()},
-        "arch": arch})
+    save(model, model_path, metadata=model_metadata)
     write_metrics(os.path.join(run_dir, "metrics.json"), results)
     pictures = [] if args.no_plots else _pictures(run_dir, model, history, results, classes)
 
     print()
     if "test" in results:
         test_metrics = results["test"]
-        print(f"test accuracy {test_metrics['accuracy']:.2%} (loss {test_metrics['loss']:.4f}) on "
-              f"{test_metrics['count']} images, after {trainer.epoch} epochs in {seconds:.1f} s")
+        print(f"{test_name} accuracy {test_metrics['accuracy']:.2%} (loss "
+              f"{test_metrics['loss']:.4f}) on {test_metrics['count']} {test_name} images, after {trainer.epoch} epochs in {seconds:.1f} s")
         worst = sorted(test_metrics["per_class_accuracy"].items(), key=lambda kv: kv[1])[:3]
         print("hardest classes: " + ", ".join(f"{name} {value:.1%}" for name, value in worst))
     print(f"wrote {model_path}, {os.path.join(run_dir, 'metrics.json')}"
@@ -191,9 +213,29 @@ def run(args) -> int:
 
 
 def _test_split(args, load_dataset):
+    """The dataset's test split; None for a folder without train/ and test/ sub-folders."""
     if args.dataset.startswith("folder:"):
-        return None
+        root = args.dataset[len("folder:"):]
+        if not (os.path.isdir(os.path.join(root, "train")) and os.path.isdir(os.path.join(root, "test"))):
+            return None
     return load_dataset(args.dataset, "test", data_dir=args.data_dir)
+
+
+def dataset_spec(argument: str, name: str) -> str:
+    """What ``convnet evaluate`` needs to find the data again: a folder's absolute path."""
+    if argument.startswith("folder:"):
+        return "folder:" + os.path.abspath(argument[len("folder:"):])
+    return name
+
+
+def _keep_last_good_model(trainer, run_dir: str, metadata: dict) -> bool:
+    """After a diverged run, write model.safetensors from the last good checkpoint (if any)."""
+    from ..io import load_state, save
+    if not trainer.epoch or not trainer.checkpoint_path or not os.path.exists(trainer.checkpoint_path):
+        return False
+    trainer.model.load_state_dict(load_state(trainer.checkpoint_path)["model"])
+    save(trainer.model, os.path.join(run_dir, "model.safetensors"), metadata=metadata)
+    return True
 
 
 def _pictures(run_dir, model, history, results, classes) -> list[str]:

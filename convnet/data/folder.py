@@ -7,7 +7,7 @@ them is such a layout and ``split`` picks one; otherwise the whole of ``PATH`` i
 Hidden files and files of other types are skipped.
 
 - Colour: ``mode='L'`` (1 channel) or ``'RGB'`` (3 channels); by default the majority of the
-  images decides (grayscale images are ``1``, ``L``, ``LA``, ``I``, ``I;16``, ``F``; a tie
+  images decides (grayscale images are ``1``, ``L``, ``LA``, 16-bit ``I;16``/``I`` and float ``F``; see :mod:`convnet.data.image_file`; a tie
   gives RGB). Every image is converted to that mode.
 - Size: ``size=(height, width)`` (or an int for a square); by default the most common
   size among the images (ties: the largest). Images of another size are resized to it
@@ -34,12 +34,12 @@ from collections import Counter
 import numpy as np
 
 from .download import DatasetError
+from .image_file import GRAY_MODES, open_image, read_image
 
 __all__ = ["load_folder", "IMAGE_EXTENSIONS"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                     ".pgm", ".pbm")
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 def _class_folders(root: str) -> list[str]:
@@ -50,16 +50,6 @@ def _class_folders(root: str) -> list[str]:
 def _image_files(folder: str) -> list[str]:
     return sorted(os.path.join(folder, entry) for entry in os.listdir(folder)
                   if not entry.startswith(".") and entry.lower().endswith(IMAGE_EXTENSIONS))
-
-
-def _open(path: str):
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise DatasetError(f"{path}: not a readable image ({error})") from None
 
 
 def _resolve_size(size, sizes: list[tuple[int, int]]) -> tuple[int, int]:
@@ -84,7 +74,7 @@ def load_folder(path: str, split: str = "train", mode: str | None = None, size=N
         convnet.data.download.DatasetError: folder:/nonexistent: not a directory
     """
     try:
-        from PIL import Image
+        import PIL  # noqa: F401
     except ImportError:
         raise DatasetError("folder: needs Pillow, which is not installed (pip install Pillow)") from None
     if mode not in (None, "L", "RGB"):
@@ -108,17 +98,13 @@ def load_folder(path: str, split: str = "train", mode: str | None = None, size=N
                                f"({', '.join(IMAGE_EXTENSIONS)})")
         files += found
         labels += [label] * len(found)
-    pictures = [_open(file) for file in files]
+    headers = []
+    for file in files:  # headers only: modes and sizes decide the conversion
+        with open_image(file) as picture:
+            headers.append((picture.mode, picture.height, picture.width))
     if mode is None:
-        gray = sum(picture.mode in _GRAY_MODES for picture in pictures)
-        mode = "L" if gray > len(pictures) - gray else "RGB"
-    height, width = _resolve_size(size, [(p.height, p.width) for p in pictures])
-    arrays = []
-    for picture in pictures:
-        picture = picture.convert(mode)
-        if (picture.height, picture.width) != (height, width):
-            picture = picture.resize((width, height), Image.Resampling.BILINEAR)
-        arrays.append(np.asarray(picture, dtype=np.uint8))
-    images = np.stack(arrays).astype(np.float32) / np.float32(255)
-    images = images[:, None] if mode == "L" else images.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64), classes
+        gray = sum(picture_mode in GRAY_MODES for picture_mode, _, _ in headers)
+        mode = "L" if gray > len(headers) - gray else "RGB"
+    height, width = _resolve_size(size, [(h, w) for _, h, w in headers])
+    images = np.stack([read_image(file, mode, (height, width)) for file in files])
+    return images, np.asarray(labels, dtype=np.int64), classes

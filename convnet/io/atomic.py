@@ -82,7 +82,13 @@ def atomic_write(path, mode: str = "wb"):
     """
     if mode not in _WRITE_MODES:
         raise ValueError(f"mode: expected one of {_WRITE_MODES}, got {mode!r}")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path: expected a file name (str or os.PathLike), got "
+                        f"{type(path).__name__} ({path!r:.40})")
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a directory; give a file name inside it, such as "
+                                f"{os.path.join(path, 'model.safetensors')}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{path}: the directory {directory!r} does not exist")

@@ -22,8 +22,10 @@ import os
 import numpy as np
 import safetensors.numpy
 
+from ..nn.init import skip_init
 from .architecture import Decoder, Encoder, _plain_dtype, build, describe
 from .atomic import atomic_write_bytes
+from .limits import check_module_count, read_regular_file
 
 __all__ = ["save", "load", "save_weights", "load_weights", "save_state", "load_state",
            "read_metadata", "MODEL_FORMAT", "WEIGHTS_FORMAT", "STATE_FORMAT"]
@@ -32,6 +34,9 @@ MODEL_FORMAT = "convnet.model/1"
 WEIGHTS_FORMAT = "convnet.weights/1"
 STATE_FORMAT = "convnet.state/1"
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+# safetensors dtype codes that NumPy holds exactly (BF16 and the FP8 codes have no NumPy type)
+_READABLE_DTYPES = ("F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64",
+                    "BOOL")
 _HOLDS = {MODEL_FORMAT: "a whole model: use load(path)",
           WEIGHTS_FORMAT: "weights only: build the model in code and use load_weights(model, path)",
           STATE_FORMAT: "a training state: use load_state(path)",
@@ -41,6 +46,13 @@ _HOLDS = {MODEL_FORMAT: "a whole model: use load(path)",
 
 def _json(data) -> str:
     return json.dumps(data, allow_nan=False, separators=(",", ":"))
+
+
+def _check_model(model, function: str) -> None:
+    from ..nn import Module
+    if not isinstance(model, Module):
+        raise TypeError(f"{function}: expected a convnet.nn.Module as the model, got "
+                        f"{type(model).__name__} ({model!r:.40})")
 
 
 def _write(path, tensors: dict, metadata: dict, user_metadata=None) -> None:
@@ -58,12 +70,7 @@ def _write(path, tensors: dict, metadata: dict, user_metadata=None) -> None:
 def _read(path) -> tuple[dict, dict]:
     """(tensors, string metadata) of a checked safetensors file."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ValueError(f"{path}: is a directory, expected a .safetensors file")
-    with open(path, "rb") as handle:
-        data = handle.read()
+    data = read_regular_file(path, ".safetensors file")
     header_bytes = int.from_bytes(data[:8], "little")
     if header_bytes > min(len(data) - 8, _MAX_HEADER_BYTES):
         raise ValueError(f"{path}: not a safetensors file, or truncated: its first 8 bytes give a "
@@ -85,6 +92,9 @@ def _read(path) -> tuple[dict, dict]:
         if not (isinstance(offsets, list) and len(offsets) == 2
                 and all(isinstance(offset, int) for offset in offsets)):
             raise ValueError(f"{path}: damaged safetensors file: bad header entry for {name!r}")
+        if entry.get("dtype") not in _READABLE_DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {entry.get('dtype')!r:.20}, which "
+                             f"convnet cannot read; supported: {', '.join(_READABLE_DTYPES)}")
         data_end = max(data_end, offsets[1])
     present = len(data) - 8 - header_bytes
     if data_end > present:
@@ -163,6 +173,7 @@ def save(model, path, metadata=None) -> None:
         >>> save(nn.Linear(3, 2), os.path.join(folder.name, 'linear.safetensors'))
         >>> folder.cleanup()
     """
+    _check_model(model, "save")
     try:
         description, classes = describe(model)
     except ValueError as error:
@@ -193,7 +204,10 @@ def load(path, classes=None):
     """
     tensors, metadata = _read(path)
     _expect(path, metadata, MODEL_FORMAT)
-    model = _decode(path, metadata, "architecture", lambda data: build(data, classes))
+    # counted before parsing: a file listing a million modules is refused in microseconds
+    check_module_count(metadata.get("architecture", "").count('"class"'), f"{path}: architecture")
+    with skip_init():  # the file's weights replace every initial value: draw none
+        model = _decode(path, metadata, "architecture", lambda data: build(data, classes))
     _load_into(path, model, tensors, strict=True, exact_dtypes=True)
     return model.eval()
 
@@ -231,6 +245,7 @@ def save_weights(model, path, metadata=None) -> None:
         ([], [])
         >>> folder.cleanup()
     """
+    _check_model(model, "save_weights")
     _write(path, model.state_dict(), {"format": WEIGHTS_FORMAT}, metadata)
 
 

@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import numpy as np
@@ -33,7 +35,31 @@ from ..random import resolve_rng
 
 __all__ = ["calculate_gain", "fan_in_and_fan_out", "uniform_", "normal_", "constant_", "zeros_",
            "ones_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
-           "notes_uniform_", "default_conv_linear_"]
+           "notes_uniform_", "default_conv_linear_", "skip_init"]
+
+_SKIPPING = contextvars.ContextVar("convnet_skip_init", default=False)
+
+
+@contextlib.contextmanager
+def skip_init():
+    """Build modules without drawing initial weights: every fill below leaves the array as it
+    is (``np.empty`` memory stays untouched) and draws nothing from any generator.
+
+    For weights that are about to be overwritten, as when a model is loaded from a file:
+    building is then fast and touches no memory the file's weights do not need.
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> with skip_init():
+        ...     layer = nn.Linear(3, 2)
+        >>> layer.weight.shape
+        (2, 3)
+    """
+    token = _SKIPPING.set(True)
+    try:
+        yield
+    finally:
+        _SKIPPING.reset(token)
 
 
 def _array(tensor) -> np.ndarray:
@@ -70,7 +96,9 @@ def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _fill(tensor, values: np.ndarray):
+def _fill(tensor, values):
+    if _SKIPPING.get():
+        return tensor
     array = _array(tensor)
     array[...] = values.astype(array.dtype, copy=False)
     return tensor
@@ -78,17 +106,22 @@ def _fill(tensor, values: np.ndarray):
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
     """Fill with U(a, b)."""
+    if _SKIPPING.get():
+        return tensor
     return _fill(tensor, resolve_rng(rng).uniform(a, b, size=_array(tensor).shape))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, rng=None):
     """Fill with N(mean, std^2)."""
+    if _SKIPPING.get():
+        return tensor
     return _fill(tensor, resolve_rng(rng).normal(mean, std, size=_array(tensor).shape))
 
 
 def constant_(tensor, value: float):
     """Fill with ``value``."""
-    _array(tensor)[...] = value
+    if not _SKIPPING.get():
+        _array(tensor)[...] = value
     return tensor
 
 

@@ -47,7 +47,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
+                or num_features < 1:
+            raise ValueError(f"num_features: expected a positive int (the channels), got "
+                             f"{num_features!r}")
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"eps: expected a positive number, got {eps!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
