@@ -307,8 +307,9 @@ class Trainer:
                                                   for values in history.values())):
             raise ValueError(f"{where}: history should map names to lists, got "
                              f"{type(history).__name__}")
-        if any(len(values) > epoch for values in history.values()):
-            raise ValueError(f"{where}: its history is longer than its {epoch} epochs")
+        if len(history.get("train_loss", [])) != epoch:
+            raise ValueError(f"{where}: its history holds {len(history.get('train_loss', []))} "
+                             f"epochs but its counter says {epoch}")
         stored = state.get("config")
         if isinstance(stored, dict) and self.config:
             changed = [f"{key} {stored[key]!r} -> {self.config[key]!r}" for key in self.config
