@@ -13,6 +13,7 @@ import pytest
 
 import convnet
 import convnet.functional as F
+import convnet.nn as nn
 
 
 def names(argument: str, *values: str) -> str:
@@ -148,3 +149,31 @@ def test_untied_bias_wrong_shape():
     # output is (1, 4, 4, 4); an untied bias must be (4, 4, 4)
     with pytest.raises(ValueError, match=names("bias", "(4, 5, 5)")):
         F.conv2d(data(1, 2, 6, 6), data(4, 2, 3, 3), data(4, 5, 5))
+
+
+# ---- arguments a hostile or careless caller passes: each names the argument at fault
+@pytest.mark.parametrize("dtype", [np.int32, np.bool_, np.complex64])
+def test_weights_and_bias_must_be_real_floating_point(dtype):
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    with pytest.raises(TypeError, match=f"weight: expected a floating-point array.*{np.dtype(dtype)}"):
+        F.conv2d(x, np.zeros((4, 3, 3, 3), dtype))
+    with pytest.raises(TypeError, match=f"bias: expected a floating-point array.*{np.dtype(dtype)}"):
+        F.conv2d(x, np.zeros((4, 3, 3, 3), np.float32), np.zeros(4, dtype))
+
+
+def test_a_layer_with_an_integer_dtype_blames_dtype():
+    with pytest.raises(TypeError, match="^dtype: expected a floating-point dtype.*int32"):
+        nn.Conv2d(3, 4, 3, dtype=np.int32)
+
+
+def test_no_input_says_none():
+    with pytest.raises(TypeError, match="^input: expected a Tensor or a floating-point array, got None"):
+        F.conv2d(None, np.zeros((4, 3, 3, 3), np.float32))
+
+
+def test_an_absurd_padding_names_padding():
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    with pytest.raises(ValueError, match="^padding: 1000000000 adds 2,000,000,000 values"):
+        F.conv2d(x, np.zeros((4, 3, 3, 3), np.float32), padding=10**9)
+    with pytest.raises(ValueError, match="^padding: 1000000000"):
+        nn.Conv2d(3, 4, 3, padding=10**9)

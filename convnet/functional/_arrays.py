@@ -18,10 +18,16 @@ def array_of(value, name: str) -> np.ndarray:
 
 
 def floating_input(value, name: str = "input") -> np.ndarray:
-    """Like :func:`array_of`, but an integer ndarray is a TypeError (as in torch)."""
-    if isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating):
+    """Like :func:`array_of`, but None and arrays that are not real floating point (integer,
+    bool, complex) are a TypeError naming ``name``, as in torch."""
+    if value is None:
+        raise TypeError(f"{name}: expected a Tensor or a floating-point array, got None")
+    array = value.data if isinstance(value, Tensor) else value
+    if isinstance(array, np.ndarray) and not np.issubdtype(array.dtype, np.floating):
         raise TypeError(f"{name}: expected a floating-point array (float32 or float64), "
-                        f"got dtype {value.dtype}; convert it with .astype(np.float32)")
+                        f"got dtype {array.dtype}; convert it with .astype(np.float32)")
+    if isinstance(array, (list, tuple)) and np.iscomplexobj(np.asarray(array)):
+        raise TypeError(f"{name}: expected real numbers, got complex values")
     return array_of(value, name)
 
 

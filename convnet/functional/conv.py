@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..ops import conv as conv_ops
 from ..ops import conv_algorithms
 from ..tensor import record
-from ._arrays import array_of, floating_input, requires_grad
+from ._arrays import floating_input, requires_grad
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
 
@@ -22,8 +22,8 @@ def _conv(spatial_dims, input, weight, bias, stride, padding, dilation, groups, 
           algorithm):
     conv_algorithms.check_algorithm(algorithm)
     x = floating_input(input)
-    w = array_of(weight, "weight")
-    b = None if bias is None else array_of(bias, "bias")
+    w = floating_input(weight, "weight")
+    b = None if bias is None else floating_input(bias, "bias")
     spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape,
                               stride, padding, dilation, groups, padding_mode,
                               spatial_dims=spatial_dims)

@@ -52,6 +52,9 @@ class _ConvNd(Module):
                              f"({in_channels}) and out_channels ({out_channels}), got {groups!r}")
         if bias not in (True, False, "untied"):
             raise ValueError(f"bias: expected True (tied), False or 'untied', got {bias!r}")
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise TypeError(f"dtype: expected a floating-point dtype (np.float32 or np.float64), "
+                            f"got {np.dtype(dtype)}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), groups
         self.kernel_size = to_tuple(kernel_size, dims, "kernel_size")
         self.stride = to_tuple(stride, dims, "stride")

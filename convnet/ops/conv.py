@@ -85,6 +85,9 @@ def check_operands(input_shape, input_dtype, weight_shape, groups, spatial_dims,
     return ndim, int(groups)
 
 
+MAX_PADDING = 2**24  # per spatial dim: beyond it a padding is a mistake, not a request
+
+
 def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1, padding=0,
               dilation=1, groups=1, padding_mode="zeros", spatial_dims=None) -> ConvSpec:
     """Validate a convolution's arguments and resolve its padding and output size.
@@ -113,6 +116,10 @@ def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1,
     in_sizes = input_shape[2:]
     pairs = resolve_padding(padding, in_sizes, kernel_size, stride, dilation)
     check_padding_fits(pairs, in_sizes, padding_mode)
+    if any(before + after > MAX_PADDING for before, after in pairs):
+        raise ValueError(f"padding: {padding!r:.40} adds {max(b + a for b, a in pairs):,} "
+                         f"values to a spatial dim, more than the {MAX_PADDING:,} a convolution "
+                         f"may add")
     out_sizes = []
     for dim, (n, k, s, d, (b, a)) in enumerate(zip(in_sizes, kernel_size, stride, dilation, pairs)):
         size = output_size(n, k, s, d, b, a)
