@@ -276,3 +276,12 @@ def test_a_folder_without_test_split_says_validation(capsys, tmp_path):
                          "--epochs", "1", "--arch", "[2|3x3] relu gap fc{classes}", *FAST)
     assert code == 0, err
     assert "validation accuracy" in out and "2 validation images" in out
+
+
+@pytest.mark.parametrize("header_metadata", [[], [1, 2], "text"])
+def test_a_header_metadata_that_is_not_an_object(capsys, tmp_path, header_metadata):
+    path = tmp_path / "odd.safetensors"
+    header = json.dumps({"__metadata__": header_metadata}).encode()
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    code, _, err = run(capsys, "evaluate", path, "--dataset", "digits")
+    assert_user_error(code, err, str(path), "damaged safetensors file")
