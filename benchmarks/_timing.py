@@ -37,9 +37,13 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def add_repo_to_path() -> str:
-    """Put the repository root first on ``sys.path`` (idempotent); return it."""
+    """Put the repository root first on ``sys.path`` (idempotent) and apply the process
+    settings that ``convnet train`` and the Trainer apply (``import convnet`` alone does
+    not); return the root."""
     if REPO_ROOT not in sys.path:
         sys.path.insert(0, REPO_ROOT)
+    from convnet import process_settings
+    process_settings.apply()
     return REPO_ROOT
 
 

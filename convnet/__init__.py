@@ -8,7 +8,6 @@ Example:
     >>> y.sum().backward()
 """
 
-from . import _runtime  # noqa: F401  (first: heap reuse and BLAS thread naps, see its docstring)
 from . import random
 from .random import manual_seed
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor

@@ -91,6 +91,9 @@ class Trainer:
         num_classes: size of the confusion matrix (default: inferred from the logits).
         config: plain values that define this run (e.g. the command's settings); stored in
             the checkpoint, and a resume with different values is refused.
+        process_settings: apply :func:`convnet.process_settings.apply` (heap reuse, a short
+            BLAS thread spin; each also has an environment off switch) when the Trainer is
+            made. ``import convnet`` alone never changes the process.
         explode_factor: an epoch whose mean training loss exceeds this many times the
             loss of the first batch is an exploding run: a warning, and with ``patience``
             a stop (:class:`TrainingDiverged`) that keeps the last good checkpoint.
@@ -101,7 +104,11 @@ class Trainer:
     def __init__(self, model, optimizer, train_loader, val_loader=None, scheduler=None,
                  loss_fn=F.cross_entropy, run_dir: str | None = None, patience: int | None = None,
                  progress: bool = True, num_classes: int | None = None, log=print,
-                 config: dict | None = None, explode_factor: float = 10.0):
+                 config: dict | None = None, explode_factor: float = 10.0,
+                 process_settings: bool = True):
+        if process_settings:
+            from . import process_settings as settings
+            settings.apply()
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.train_loader, self.val_loader = train_loader, val_loader
         self.loss_fn, self.run_dir, self.patience = loss_fn, run_dir, patience

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .. import process_settings
+    process_settings.apply()  # heap reuse and a short BLAS spin: see convnet/process_settings.py
     try:
         if args.command == "demo":
             return demo()

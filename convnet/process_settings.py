@@ -1,38 +1,27 @@
-"""Process settings that make a NumPy training step fast: heap reuse and BLAS thread naps.
+"""Process settings that make a NumPy training step fast, applied only when asked.
 
-Both are applied once, at ``import convnet``, on Linux, and each can be turned off by an
-environment variable set before the import. Measured on the 2-core benchmark machine
-(benchmarks/train_step.py, LeNet on batch 128, before the later kernel work): 46 ms a step
-with neither, 26 ms with both.
+``import convnet`` changes nothing in the process. The ``convnet`` command and the
+:class:`~convnet.train.Trainer` call :func:`apply` before they train, and so may a script
+that runs its own training loop; a notebook or a server that merely imports convnet keeps
+its allocator and BLAS threads as they were.
 
-Heap reuse (glibc). A training step allocates and frees the same large arrays (column
-matrices, gradients) every time. glibc serves allocations above ``M_MMAP_THRESHOLD``
-(32 MiB at most by default) with a fresh ``mmap`` and returns them with ``munmap``, so
-each step pays a page fault per 4 KiB page it writes. Raising the mmap and trim
-thresholds keeps freed blocks in the heap for reuse: a 40 MB copy into a new array went
-from 6.5 to 4.6 ms, a (16384, 128) @ (128, 576) float32 product from 16.7 to 13.7 ms.
-Peak memory is unchanged. Off with ``CONVNET_MALLOC_TUNING=0``.
+- Heap reuse (glibc): a training step allocates and frees the same large arrays every time;
+  above glibc's mmap threshold each one is a fresh ``mmap`` whose pages fault in again.
+  Raising the mmap and trim thresholds keeps freed blocks for reuse. Off with
+  ``CONVNET_MALLOC_TUNING=0``.
+- Short BLAS thread spin (OpenBLAS): after each product OpenBLAS's idle workers spin for
+  about 0.1 s and take the cores that the im2col, pooling and element-wise work between
+  products needs. The loaded OpenBLAS pools are restarted with a spin of 2**12 cycles
+  (``CONVNET_BLAS_THREAD_TIMEOUT=N`` picks 2**N, ``0`` leaves OpenBLAS alone, and an
+  ``OPENBLAS_THREAD_TIMEOUT`` of your own is respected).
 
-BLAS thread naps (OpenBLAS). After each matrix product, OpenBLAS's worker threads spin
-for about 2**28 cycles (0.1 s) waiting for the next one. Between products a step runs
-im2col, pooling and element-wise work, and the spinning threads take the cores that work
-needs (on this machine: 2-3x slower copies). convnet sets the spin to 2**12 cycles
-(OpenBLAS's own ``OPENBLAS_THREAD_TIMEOUT`` setting, re-read and applied by restarting the
-thread pools of the OpenBLAS libraries loaded at import: NumPy's, and SciPy's when SciPy
-was imported first). Nothing is changed when ``OPENBLAS_THREAD_TIMEOUT`` is
-already set, or NumPy uses another BLAS; ``CONVNET_BLAS_THREAD_TIMEOUT=N`` picks 2**N
-cycles (4 to 30), ``CONVNET_BLAS_THREAD_TIMEOUT=0`` leaves OpenBLAS alone.
-
-Not changed: the spin of numba's OpenMP threads. libgomp reads ``GOMP_SPINCOUNT`` once,
-when it is loaded, and on Linux PyTorch's wheels share the system's libgomp with numba, so
-a shorter spin set for convnet's kernels would also apply to PyTorch's threads in the same
-process (measured: LeNet steps in PyTorch 9-11 ms -> 15 ms). Setting ``GOMP_SPINCOUNT``
-or ``OMP_WAIT_POLICY`` is left to the user.
+Measurements are in docs/performance.md.
 
 Example:
-    >>> from convnet import _runtime
-    >>> _runtime.MALLOC_TUNED in (True, False), isinstance(_runtime.BLAS_TUNED, list)
-    (True, True)
+    >>> from convnet import process_settings
+    >>> applied = process_settings.apply()
+    >>> sorted(applied)
+    ['blas_libraries', 'malloc']
 """
 
 from __future__ import annotations
@@ -100,5 +89,15 @@ def tune_blas_threads() -> list[str]:
     return changed
 
 
-MALLOC_TUNED = tune_malloc()
-BLAS_TUNED = tune_blas_threads()
+_APPLIED: dict | None = None
+
+
+def apply() -> dict:
+    """Apply both settings once per process (later calls return the first result).
+
+    Returns ``{'malloc': bool, 'blas_libraries': [paths of the OpenBLAS pools restarted]}``.
+    """
+    global _APPLIED
+    if _APPLIED is None:
+        _APPLIED = {"malloc": tune_malloc(), "blas_libraries": tune_blas_threads()}
+    return dict(_APPLIED)
