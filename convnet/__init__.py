@@ -11,6 +11,7 @@ Example:
 from . import random
 from .random import manual_seed
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
+from . import tensor_ops  # noqa: F401  (gives Tensor its operators and methods)
 from . import filters, functional, io, nn, optim  # noqa: E402  (after tensor: they build on it)
 from .io import load, load_state, load_weights, save, save_state, save_weights
 from .summary import summary

@@ -7,7 +7,7 @@ in reverse topological order, summing the gradients that flow into each node, an
 accumulates the result in the ``.grad`` of leaf tensors (like PyTorch).
 
 New differentiable operations are added with :func:`record` and never by changing
-this engine::
+this engine (:mod:`convnet.tensor_ops` defines Tensor's operators and methods so)::
 
     def double(x):
         return record(x.data * 2, (x,), lambda grad: (grad * 2,))
@@ -189,46 +189,6 @@ class Tensor:
                 key = id(parent)
                 grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
 
-    # -------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _ops().add(self, other)
-
-    def __radd__(self, other):
-        return _ops().add(other, self)
-
-    def __sub__(self, other):
-        return _ops().sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops().sub(other, self)
-
-    def __mul__(self, other):
-        return _ops().mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops().mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops().div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops().div(other, self)
-
-    def __neg__(self):
-        return _ops().neg(self)
-
-    def __pow__(self, exponent):
-        return _ops().power(self, exponent)
-
-    def __matmul__(self, other):
-        return _ops().matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops().matmul(other, self)
-
-    def __getitem__(self, index):
-        return _ops().getitem(self, index)
-
     # comparisons give plain boolean arrays: they have no gradient
     def __lt__(self, other):
         return self.data < as_array(other)
@@ -242,65 +202,8 @@ class Tensor:
     def __ge__(self, other):
         return self.data >= as_array(other)
 
-    # ---------------------------------------------------------------- methods
-    def sum(self, dim=None, keepdim: bool = False):
-        return _ops().sum(self, dim, keepdim)
-
-    def mean(self, dim=None, keepdim: bool = False):
-        return _ops().mean(self, dim, keepdim)
-
-    def max(self, dim=None, keepdim: bool = False):
-        return _ops().amax(self, dim, keepdim)
-
-    def reshape(self, *shape):
-        return _ops().reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
-                              else shape)
-
-    def view(self, *shape):
-        return self.reshape(*shape)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _ops().flatten(self, start_dim, end_dim)
-
-    def permute(self, *dims):
-        return _ops().permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
-                              else dims)
-
-    def transpose(self, dim0: int, dim1: int):
-        dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return _ops().permute(self, dims)
-
-    @property
-    def T(self):
-        return _ops().permute(self, tuple(reversed(range(self.ndim))))
-
-    def exp(self):
-        return _ops().exp(self)
-
-    def log(self):
-        return _ops().log(self)
-
-    def sqrt(self):
-        return _ops().sqrt(self)
-
-    def abs(self):
-        return _ops().abs(self)
-
-    def relu(self):
-        return _ops().relu(self)
-
-    def tanh(self):
-        return _ops().tanh(self)
-
-    def sigmoid(self):
-        return _ops().sigmoid(self)
-
-
-def _ops():
-    # imported late: tensor_ops builds on this module
-    from . import tensor_ops
-    return tensor_ops
+    # Arithmetic operators and the differentiable methods (sum, reshape, relu, ...) are
+    # attached by convnet.tensor_ops, where each operation is defined once.
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

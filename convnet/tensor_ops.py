@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ops import activation as act
 from .tensor import Tensor, as_array, record
 
 
@@ -128,22 +129,24 @@ def abs(a) -> Tensor:  # noqa: A001 - mirrors torch.abs
     return record(np.abs(x), (a,), lambda g: (g * np.sign(x),))
 
 
+def unary_op(a, forward, backward, *args) -> Tensor:
+    """An elementwise op from a NumPy pair: ``forward(x, *args) -> (y, saved)`` and
+    ``backward(dy, saved) -> dx``; the one way activations are made differentiable (used by
+    the Tensor methods below and by :mod:`convnet.functional`)."""
+    y, saved = forward(_data(a), *args)
+    return record(y, (a,), lambda dy: (backward(dy, saved),))
+
+
 def relu(a) -> Tensor:
-    x = _data(a)
-    return record(np.maximum(x, 0), (a,), lambda g: (g * (x > 0),))
+    return unary_op(a, act.relu_forward, act.relu_backward)
 
 
 def tanh(a) -> Tensor:
-    out = np.tanh(_data(a))
-    return record(out, (a,), lambda g: (g * (1 - out * out),))
+    return unary_op(a, act.tanh_forward, act.tanh_backward)
 
 
 def sigmoid(a) -> Tensor:
-    x = _data(a)
-    # exp of a non-positive number only, so large |x| never overflows
-    e = np.exp(-np.abs(x))
-    out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-    return record(out, (a,), lambda g: (g * out * (1 - out),))
+    return unary_op(a, act.sigmoid_forward, act.sigmoid_backward)
 
 
 # ------------------------------------------------------------------ reductions
@@ -213,3 +216,37 @@ def getitem(a, index) -> Tensor:
         return (grad,)
 
     return record(x[index], (a,), backward)
+
+
+# ------------------------------------------------------------------ Tensor's operators and methods
+def _shape_argument(values):
+    """``t.reshape(2, 3)`` and ``t.reshape((2, 3))`` alike."""
+    return values[0] if len(values) == 1 and not isinstance(values[0], (int, np.integer)) else values
+
+
+def _transpose(a, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(a.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return permute(a, dims)
+
+
+_METHODS = {
+    "__add__": add, "__radd__": lambda self, other: add(other, self),
+    "__sub__": sub, "__rsub__": lambda self, other: sub(other, self),
+    "__mul__": mul, "__rmul__": lambda self, other: mul(other, self),
+    "__truediv__": div, "__rtruediv__": lambda self, other: div(other, self),
+    "__neg__": neg, "__pow__": power,
+    "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
+    "__getitem__": getitem,
+    "sum": sum, "mean": mean, "max": amax,
+    "reshape": lambda self, *shape: reshape(self, _shape_argument(shape)),
+    "view": lambda self, *shape: reshape(self, _shape_argument(shape)),
+    "flatten": flatten,
+    "permute": lambda self, *dims: permute(self, _shape_argument(dims)),
+    "transpose": _transpose,
+    "T": property(lambda self: permute(self, tuple(reversed(range(self.ndim))))),
+    "exp": exp, "log": log, "sqrt": sqrt, "abs": abs,
+    "relu": relu, "tanh": tanh, "sigmoid": sigmoid,
+}
+for _name, _method in _METHODS.items():
+    setattr(Tensor, _name, _method)

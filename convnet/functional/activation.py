@@ -19,16 +19,15 @@ import numbers
 import warnings
 
 from ..ops import activation as act
-from ..tensor import record
+from ..tensor_ops import unary_op
 from ._arrays import floating_input
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax"]
 
 
-def _elementwise(input, forward, backward, *args, x=None):
-    x = floating_input(input) if x is None else x
-    y, saved = forward(x, *args)
-    return record(y, (input,), lambda dy: (backward(dy, saved),))
+def _elementwise(input, forward, backward, *args):
+    floating_input(input)  # an integer array is a TypeError, as in torch
+    return unary_op(input, forward, backward, *args)
 
 
 def _check_not_inplace(inplace) -> None:
@@ -128,8 +127,8 @@ def softmax(input, dim=None):
                [0.5, 0.5]], dtype=float32)
     """
     x = floating_input(input)
-    return _elementwise(input, act.softmax_forward, act.softmax_backward,
-                        _softmax_dim(dim, x.ndim, "softmax"), x=x)
+    return unary_op(input, act.softmax_forward, act.softmax_backward,
+                    _softmax_dim(dim, x.ndim, "softmax"))
 
 
 def log_softmax(input, dim=None):
@@ -147,5 +146,5 @@ def log_softmax(input, dim=None):
         array([[-0.6931472, -0.6931472]], dtype=float32)
     """
     x = floating_input(input)
-    return _elementwise(input, act.log_softmax_forward, act.log_softmax_backward,
-                        _softmax_dim(dim, x.ndim, "log_softmax"), x=x)
+    return unary_op(input, act.log_softmax_forward, act.log_softmax_backward,
+                    _softmax_dim(dim, x.ndim, "log_softmax"))

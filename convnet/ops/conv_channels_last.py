@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import conv_kernels
+from .conv_bias import add_bias, bias_gradient
 from .padding import pad, pad_backward
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -161,7 +162,6 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     chunk multiplied while it is still in cache; it is never whole, and the backward
     pass rebuilds it from the padded image it saves (k_h * k_w times smaller).
     """
-    from .conv import add_bias                                  # conv imports this module
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
     image = padded_channels_last(x, spec)
@@ -193,7 +193,6 @@ def backward(dy: np.ndarray, saved: tuple, spec,
     One pass over chunks of images: rebuild the chunk's columns, add its share of
     ``dW = dY.T @ cols``, and scatter ``dcols = dY @ Wm`` into the input gradient.
     """
-    from .conv import bias_gradient
     image, matrix = saved
     n, height = image.shape[:2]
     out_channels, width = matrix.shape
