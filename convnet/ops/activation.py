@@ -6,7 +6,7 @@ returns the gradient with respect to the input, shaped and typed like it.
 ==================  =====================================  ==================================
 name                forward                                backward (``dy`` upstream)
 ==================  =====================================  ==================================
-``relu``            ``max(x, 0)``                          ``dy * (x > 0)``
+``relu``            ``max(x, 0)``                          ``dy`` where not ``x <= 0``, else 0
 ``leaky_relu``      ``x if x > 0 else slope * x``          ``dy if x > 0 else slope * dy``
 ``sigmoid``         ``1 / (1 + exp(-x))``                  ``dy * y * (1 - y)``
 ``tanh``            ``tanh(x)``                            ``dy * (1 - y**2)``
@@ -34,14 +34,15 @@ from .elementwise_kernels import select_or_zero
 
 
 def relu_forward(x: np.ndarray):
-    """``max(x, 0)``; the gradient at 0 is 0 (as torch)."""
-    positive = x > 0
-    return np.maximum(x, x.dtype.type(0)), positive
+    """``max(x, 0)``; the gradient passes where ``x > 0`` or ``x`` is NaN, and is 0 at 0 (as
+    torch, whose rule is "0 where x <= 0")."""
+    passes = ~(x <= 0)
+    return np.maximum(x, x.dtype.type(0)), passes
 
 
-def relu_backward(dy: np.ndarray, positive: np.ndarray) -> np.ndarray:
-    """``dy`` where the input was positive, else 0 (exactly; compiled and branch-free)."""
-    return select_or_zero(dy, positive)
+def relu_backward(dy: np.ndarray, passes: np.ndarray) -> np.ndarray:
+    """``dy`` where the input was positive (or NaN), else 0 (exactly; compiled, branch-free)."""
+    return select_or_zero(dy, passes)
 
 
 def leaky_relu_forward(x: np.ndarray, negative_slope: float):

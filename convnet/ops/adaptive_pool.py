@@ -78,9 +78,15 @@ def _scatter(values: np.ndarray, flat_index: np.ndarray, input_shape) -> np.ndar
 
 
 def adaptive_max_forward(x: np.ndarray, out_sizes) -> tuple[np.ndarray, np.ndarray]:
-    """Maxima (N, C, *out) and the flat input-plane index of each (first maximum wins)."""
+    """Maxima (N, C, *out) and the flat input-plane index of each: the first maximum wins,
+    and a window holding NaN gives NaN from its last NaN (as torch's adaptive max pooling)."""
     windows, flat_index, _ = _windows(x, out_sizes)
-    winner = windows.argmax(axis=-1)[..., None]
+    winner = windows.argmax(axis=-1)
+    nan = np.isnan(windows)
+    if nan.any():
+        last_nan = windows.shape[-1] - 1 - np.flip(nan, axis=-1).argmax(axis=-1)
+        winner = np.where(nan.any(axis=-1), last_nan, winner)
+    winner = winner[..., None]
     values = np.take_along_axis(windows, winner, axis=-1)[..., 0]
     indices = np.take_along_axis(np.broadcast_to(flat_index, windows.shape), winner, -1)[..., 0]
     return values, indices

@@ -159,7 +159,8 @@ def max_forward_numpy(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.nda
                       else np.int64)
     for flat, (_, window) in enumerate(offsets, start=1):
         candidate = x_padded[window]
-        better = candidate > best   # strict: ties keep the first maximum in scan order
+        # strict: ties keep the first maximum in scan order; a NaN wins (the last one), as torch
+        better = (candidate > best) | np.isnan(candidate)
         np.copyto(best, candidate, where=better)
         np.copyto(winner, flat, where=better)
     return best, winner
