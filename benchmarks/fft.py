@@ -51,7 +51,7 @@ add_repo_to_path()
 import convnet  # noqa: E402
 import convnet.functional as F  # noqa: E402
 from convnet.ops import conv as conv_ops  # noqa: E402
-from convnet.ops import conv_algorithms  # noqa: E402
+from convnet.ops.conv import dispatch as conv_algorithms  # noqa: E402
 
 COLUMN_LIMIT_BYTES = 4.5e9
 DTYPE = np.float32

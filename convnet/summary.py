@@ -61,7 +61,7 @@ from .nn.linear import Flatten, Identity, Linear
 from .nn.local import _UnsharedConvNd
 from .nn.pool import _AdaptivePool, _AvgPoolNd, _LPPoolNd, _MaxPoolNd, Maxout
 from .nn.regularization import _BatchNorm, Dropout
-from .ops.conv_transpose import conv_transpose_spec
+from .ops.conv.transpose import conv_transpose_spec
 from .ops.windows import effective_kernel, resolve_padding, to_tuple
 from .tensor import no_grad, tensor
 

@@ -1,9 +1,9 @@
 """The two memory layouts of convolution agree with PyTorch and with each other.
 
 :func:`convnet.ops.conv.forward` runs 1-D and 2-D convolutions without groups in
-channels-last memory (compiled im2col/col2im, :mod:`convnet.ops.conv_channels_last`) and
-everything else in the layout-preserving NumPy path; ``channels_last=False`` forces the
-latter. The public API (tests/test_conv_torch.py) reaches only the first for those
+channels-last memory (compiled im2col/col2im, :mod:`convnet.ops.conv.channels_last`) and
+everything else in the reference (:mod:`convnet.ops.conv.reference`); each backend is called
+here directly. The public API (tests/test_conv_torch.py) reaches only the first for those
 convolutions, so this file checks both paths, at the ops level, against PyTorch in
 float64 (forward, input, weight and bias gradients; tolerance 1e-10 scaled by the
 largest value), the symmetric mode (which torch lacks) path against path, inputs that
@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from convnet.ops import conv as conv_ops
-from convnet.ops import conv_channels_last, conv_kernels
+from convnet.ops.conv import channels_last as conv_channels_last, kernels as conv_kernels
+from convnet.ops.conv import reference
 from convnet.ops.padding import pad
 from convnet.ops.windows import im2col
 
@@ -55,9 +56,10 @@ def make(nd, stride, dilation, padding, mode, bias, seed=0, kernel=3, channels=(
 
 
 def run(x, w, b, spec, g, channels_last):
-    y, saved = conv_ops.forward(x, w, b, spec, channels_last=channels_last)
-    assert (saved[0] == "channels_last") == channels_last
-    dx, dw, db = conv_ops.backward(g, saved, spec)
+    backend = conv_channels_last if channels_last else reference
+    assert backend.supports(spec, x, w)
+    y, saved = backend.forward(x, w, b, spec)
+    dx, dw, db = backend.backward(g, saved, spec)
     return y, dx, dw, db
 
 
@@ -121,10 +123,10 @@ def test_channels_last_output_feeds_the_next_convolution_without_a_copy(dtype):
 
 def test_dtype_mismatch_and_groups_take_the_numpy_path():
     x, w, b, spec, g = make(2, 1, 1, 1, "zeros", "none")
-    assert conv_ops.forward(x.astype(np.float32), w, None, spec)[1][0] == "channels_first"
+    assert conv_ops.forward(x.astype(np.float32), w, None, spec)[1][0] is reference
     x = np.zeros((1, 4, 5, 5))
     spec = conv_ops.conv_spec(x.shape, x.dtype, (4, 2, 3, 3), groups=2)
-    assert conv_ops.forward(x, np.zeros((4, 2, 3, 3)), None, spec)[1][0] == "channels_first"
+    assert conv_ops.forward(x, np.zeros((4, 2, 3, 3)), None, spec)[1][0] is reference
 
 
 @pytest.mark.parametrize("stride,dilation", [(1, 1), (2, 1), (1, 2), (3, 2)])

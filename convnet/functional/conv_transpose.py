@@ -1,12 +1,12 @@
 """Transposed convolution on Tensors: ``conv_transpose1d``, ``2d`` and ``3d``.
 
 PyTorch's names, argument order and semantics, plus the library's padding forms
-(see :mod:`convnet.ops.conv_transpose` for the maths).
+(see :mod:`convnet.ops.conv.transpose` for the maths).
 """
 
 from __future__ import annotations
 
-from ..ops import conv_transpose as ops
+from ..ops.conv import transpose as ops
 from ..tensor import record
 from ._arrays import array_of, floating_input, requires_grad
 

@@ -3,12 +3,12 @@
 Neither exists in torch; the arguments follow ``conv2d`` (stride, padding in every
 form including the notes' ``'same'``, dilation, ``padding_mode``), only the weight
 gains leading dims: one filter bank per output position (locally connected) or per
-tile (tiled). See :mod:`convnet.ops.local` for the maths.
+tile (tiled). See :mod:`convnet.ops.conv.local` for the maths.
 """
 
 from __future__ import annotations
 
-from ..ops import local as local_ops
+from ..ops.conv import local as local_ops
 from ..tensor import record
 from ._arrays import array_of, floating_input, requires_grad
 

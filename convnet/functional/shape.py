@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from ..ops import resample
-from ..ops.padding import check_padding_fits
+from ..ops.windows import check_padding_fits
 from ..tensor import record
 from ._arrays import array_of, floating_input
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ..ops.conv import conv_spec
-from ..ops.conv_algorithms import check_algorithm
+from ..ops.conv import check_algorithm, conv_spec
 from ..ops.windows import to_tuple
 from . import init
 from .module import Module, Parameter

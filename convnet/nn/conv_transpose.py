@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ..ops.conv_transpose import conv_transpose_spec
+from ..ops.conv.transpose import conv_transpose_spec
 from ..ops.windows import to_tuple
 from . import init
 from .conv import notation

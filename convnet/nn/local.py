@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..ops.local import geometry
+from ..ops.conv.local import geometry
 from ..ops.windows import to_tuple
 from ..random import resolve_rng
 from . import init

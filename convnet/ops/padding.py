@@ -37,23 +37,6 @@ _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap",
 Pairs = tuple[tuple[int, int], ...]
 
 
-def check_padding_fits(pairs: Pairs, in_sizes: tuple[int, ...], mode: str) -> None:
-    """Raise ValueError when ``mode`` cannot make ``pairs`` of padding from inputs of ``in_sizes``.
-
-    ``reflect`` needs padding smaller than the input (the edge is not repeated),
-    ``symmetric`` and ``circular`` at most the input size; ``replicate`` and
-    ``zeros`` take any amount.
-    """
-    for dim, ((before, after), size) in enumerate(zip(pairs, in_sizes)):
-        largest = max(before, after)
-        if mode == "reflect" and largest >= size:
-            raise ValueError(f"padding: 'reflect' padding must be smaller than the input, got "
-                             f"{largest} for spatial dim {dim} of size {size}")
-        if mode in ("symmetric", "circular") and largest > size:
-            raise ValueError(f"padding: {mode!r} padding must be at most the input size, got "
-                             f"{largest} for spatial dim {dim} of size {size}")
-
-
 def pad(x: np.ndarray, pairs: Pairs, mode: str = "zeros", value: float = 0.0) -> np.ndarray:
     """Pad the trailing ``len(pairs)`` dimensions of ``x``.
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import pool2d_kernels, pool_kernels
-from .padding import PADDING_MODES, Pairs, check_padding_fits, pad, pad_backward, source_index
-from .windows import effective_kernel, output_size, resolve_padding, to_tuple
+from .padding import PADDING_MODES, Pairs, pad, pad_backward, source_index
+from .windows import check_padding_fits, effective_kernel, output_size, resolve_padding, to_tuple
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The general kernels of :mod:`convnet.ops.pool_kernels` walk one (n, c) plane at a time,
 which suits channel-major (NCHW) memory. A convolution's output is channels-last
-(:mod:`convnet.ops.conv_channels_last`), where one plane is scattered over memory with a
+(:mod:`convnet.ops.conv.channels_last`), where one plane is scattered over memory with a
 stride of C values; these kernels then walk output positions and take the maximum of
 whole contiguous channel vectors at once, and write the output, the winners and the
 input gradient channels-last too, so the next convolution reads them without a copy.

@@ -128,6 +128,23 @@ def resolve_padding(padding, in_sizes: tuple[int, ...], kernel_size: tuple[int, 
     return tuple((int(b), int(a)) for b, a in pairs)
 
 
+def check_padding_fits(pairs, in_sizes: tuple[int, ...], mode: str) -> None:
+    """Raise ValueError when ``mode`` cannot make ``pairs`` of padding from inputs of ``in_sizes``.
+
+    ``reflect`` needs padding smaller than the input (the edge is not repeated),
+    ``symmetric`` and ``circular`` at most the input size; ``replicate`` and
+    ``zeros`` take any amount.
+    """
+    for dim, ((before, after), size) in enumerate(zip(pairs, in_sizes)):
+        largest = max(before, after)
+        if mode == "reflect" and largest >= size:
+            raise ValueError(f"padding: 'reflect' padding must be smaller than the input, got "
+                             f"{largest} for spatial dim {dim} of size {size}")
+        if mode in ("symmetric", "circular") and largest > size:
+            raise ValueError(f"padding: {mode!r} padding must be at most the input size, got "
+                             f"{largest} for spatial dim {dim} of size {size}")
+
+
 def window_view(x_padded: np.ndarray, kernel_size: tuple[int, ...], stride: tuple[int, ...],
                 dilation: tuple[int, ...], out_sizes: tuple[int, ...]) -> np.ndarray:
     """Zero-copy view of every window: shape (N, C, *kernel_size, *out_sizes).

@@ -1,14 +1,14 @@
-"""Convolution computed in channels-last memory (the fast path of :mod:`convnet.ops.conv`).
+"""Convolution computed in channels-last memory (a fast backend of :mod:`convnet.ops.conv`).
 
-Same maths as :mod:`convnet.ops.conv`, other memory order. The padded input is held as
+Same maths as :mod:`convnet.ops.conv.reference`, other memory order. The padded input is held as
 (N, H, W, C), so each window row is one contiguous run of ``k_w * C`` floats, and the
 column matrix is (positions, filter elements) with the filter elements in (i, j, c)
 order::
 
-    cols  (N*H_out*W_out, k_h*k_w*C)      compiled copy, conv_kernels.im2col
+    cols  (N*H_out*W_out, k_h*k_w*C)      compiled copy, kernels.im2col
     Y     = cols @ Wm.T                    (positions, C_out): channels-last output
     dW    = dY.T @ cols                    (C_out, k_h*k_w*C) -> (C_out, C, k_h, k_w)
-    dcols = dY @ Wm                        -> conv_kernels.col2im -> dx
+    dcols = dY @ Wm                        -> kernels.col2im -> dx
 
 with ``Wm`` the weight as (C_out, k_h*k_w*C). The column matrix is never whole: it is
 built a few images at a time (about :data:`CHUNK_BYTES`), each chunk multiplied while it
@@ -24,7 +24,7 @@ the next convolution, ReLU or pooling reads it without a copy. 1-D convolutions 
 
 Used for 1-D and 2-D convolutions with ``groups == 1`` and one floating dtype for input
 and weight, when numba is importable (:func:`supported`); everything else takes the
-NumPy path of :mod:`convnet.ops.conv`.
+reference (:mod:`convnet.ops.conv.reference`).
 
 Example:
     >>> import numpy as np
@@ -41,16 +41,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import conv_kernels
-from .conv_bias import add_bias, bias_gradient
-from .padding import pad, pad_backward
+from ..padding import pad, pad_backward
+from . import kernels
+from .bias import add_bias, bias_gradient
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def supported(x: np.ndarray, weight: np.ndarray, spec) -> bool:
+def supports(spec, x: np.ndarray, weight: np.ndarray) -> bool:
     """True when :func:`forward` can compute this convolution."""
-    return (conv_kernels.AVAILABLE and spec.groups == 1 and len(spec.kernel_size) in (1, 2)
+    return (kernels.AVAILABLE and spec.groups == 1 and len(spec.kernel_size) in (1, 2)
             and x.dtype == weight.dtype and x.dtype in _FLOATS and x.size > 0)
 
 
@@ -59,7 +59,7 @@ def _as_2d(values: tuple[int, ...], fill: int) -> tuple[int, int]:
 
 
 def _geometry(spec, channels: int) -> tuple[int, ...]:
-    """The kernels' geometry ints (see :mod:`convnet.ops.conv_kernels`)."""
+    """The kernels' geometry ints (see :mod:`convnet.ops.conv.kernels`)."""
     kh, kw = _as_2d(spec.kernel_size, 1)
     sh, sw = _as_2d(spec.stride, 1)
     dh, dw = _as_2d(spec.dilation, 1)
@@ -82,7 +82,7 @@ def channels_last(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if x.flags.c_contiguous and x.shape[1] > 1 and plane_bytes % 4096 == 0:
         target = out if out is not None and out.flags.c_contiguous else np.empty(
             moved.shape, dtype=x.dtype)
-        conv_kernels.to_channels_last(x.reshape(x.shape[0], x.shape[1], -1),
+        kernels.to_channels_last(x.reshape(x.shape[0], x.shape[1], -1),
                                       target.reshape(x.shape[0], -1, x.shape[1]))
         if out is None or out is target:
             return target
@@ -173,7 +173,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     y = np.empty((n * rows, out_channels), dtype=x.dtype)        # (positions, C_out)
     chunk = _chunk(n, rows * width * x.dtype.itemsize)
     cols = np.empty((chunk * rows, width), dtype=x.dtype)
-    im2col = conv_kernels.im2col_for(kh, runs, run, n * rows * width)
+    im2col = kernels.im2col_for(kh, runs, run, n * rows * width)
     for start in range(0, n, chunk):              # a few chunks, never one per image
         stop = min(n, start + chunk)
         part = cols[:(stop - start) * rows]
@@ -206,7 +206,7 @@ def backward(dy: np.ndarray, saved: tuple, spec,
     chunk = _chunk(n, rows * width * dtype.itemsize)
     cols = np.empty((chunk * rows, width), dtype=image.dtype)
     flat = image.reshape(n, height, -1)
-    im2col = conv_kernels.im2col_for(*geometry[:3], n * rows * width)
+    im2col = kernels.im2col_for(*geometry[:3], n * rows * width)
     if need_input_grad:
         dcols = np.empty((chunk * rows, width), dtype=dtype)
         grad = np.empty(image.shape, dtype=dtype)
@@ -220,7 +220,7 @@ def backward(dy: np.ndarray, saved: tuple, spec,
         if need_input_grad:
             dcols_part = dcols[:(stop - start) * rows]
             np.matmul(dy_part, matrix, out=dcols_part)
-            conv_kernels.col2im(dcols_part, *geometry, grad_flat[start:stop])
+            kernels.col2im(dcols_part, *geometry, grad_flat[start:stop])
     dweight = dweight.reshape((out_channels,) + spec.kernel_size + (in_channels,))
     dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
     dbias = column_sums(dy_rows) if spec.bias == "tied" else bias_gradient(dy, spec)

@@ -1,7 +1,7 @@
 """Convolution (cross-correlation) by real FFTs, forward and backward, in 1, 2 or 3 dims.
 
 Same arguments, same :class:`~convnet.ops.conv.ConvSpec` and same results as the
-im2col kernels of :mod:`convnet.ops.conv`; only the arithmetic differs (seed 002,
+reference (:mod:`convnet.ops.conv.reference`); only the arithmetic differs (seed 002,
 "Fast Convolution Algorithm using the FFT": transform, multiply pointwise, transform back).
 
 With ``x_pad`` the padded input (spatial size ``P`` per dim), ``w_d`` the kernel with
@@ -21,7 +21,7 @@ index ``q + j`` stays below ``P``. ``L`` is the next fast FFT length (products o
 small primes). The sums over channels are complex matrix products per frequency
 (batched over frequencies and groups). Stride is handled by computing the stride-1
 result and keeping every ``stride``-th sample, so a strided FFT convolution costs
-as much as an unstrided one; :mod:`convnet.ops.conv_algorithms` knows that.
+as much as an unstrided one; :mod:`convnet.ops.conv.dispatch` knows that.
 
 Backends: ``scipy.fft`` when SciPy imports (keeps float32 as complex64 and is faster),
 ``numpy.fft`` otherwise; NumPy is the only hard dependency.
@@ -48,9 +48,10 @@ import math
 
 import numpy as np
 
-from .conv import ConvSpec, add_bias, bias_gradient
-from .padding import pad, pad_backward
-from .windows import effective_kernel
+from .bias import add_bias, bias_gradient
+from .spec import ConvSpec
+from ..padding import pad, pad_backward
+from ..windows import effective_kernel
 
 try:  # SciPy is optional: faster transforms that keep float32 in single precision
     import scipy.fft as _scipy_fft
@@ -220,12 +221,17 @@ def _complex_dtype(*dtypes) -> np.dtype:
     return np.result_type(*dtypes, np.complex64)
 
 
+def supports(spec: ConvSpec, x: np.ndarray, weight: np.ndarray) -> bool:
+    """Any non-empty convolution (chosen by the cost model of :mod:`.dispatch`)."""
+    return x.size > 0 and weight.size > 0
+
+
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             spec: ConvSpec) -> tuple[np.ndarray, tuple]:
     """Convolve ``x`` (N, C_in, *spatial) with ``weight`` (C_out, C_in/groups, *k) by FFT.
 
     Returns ``(y, saved)``: ``y`` of shape (N, C_out, *spec.out_sizes) and dtype
-    ``result_type(x, weight)``, exactly what :func:`convnet.ops.conv.forward` computes
+    ``result_type(x, weight)``, exactly what :func:`convnet.ops.conv.reference.forward` computes
     (within float tolerance); ``saved`` holds the spectra :func:`backward` reuses.
 
     Example (a 31x31 box filter on a 64x64 image, 'same' size):

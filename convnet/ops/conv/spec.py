@@ -1,26 +1,15 @@
-"""Convolution (cross-correlation, as in every deep-learning framework) in 1, 2 or 3 dims.
+"""A convolution's arguments, validated once at the public boundary: :class:`ConvSpec`.
 
-Forward, for output channel ``o`` in group ``g`` and output position ``p``::
-
-    y[n, o, p] = bias + sum_{c, i} w[o, c, i] * x_pad[n, g * C_g + c, p * stride + i * dilation]
-
-computed as one matrix product per group on the im2col matrix (``y = W @ cols``).
-Backward, with ``dy`` shaped like ``y`` (seed 001 eqs. for dW and dA, seed 003)::
-
-    dW   = dy @ cols.T            (every window where a weight was used)
-    dcol = W.T @ dy  -> col2im    (a transposed convolution of dy with W)
-    db   = dy summed over batch and positions (tied) or over the batch (untied)
-
-The kernels take a :class:`ConvSpec` made once at the public boundary by
-:func:`conv_spec`, which validates every argument.
+:func:`conv_spec` checks every argument (operand shapes and dtypes, groups, stride,
+dilation, padding and padding mode) and resolves the padding into one ``(before, after)``
+pair per spatial dim with the output size rule of :mod:`convnet.ops.windows` (the notes'
+``'same'`` is ``out = (in - 1) // stride + 1`` at any stride). Every backend reads the spec
+and never re-validates.
 
 Example:
-    >>> import numpy as np
-    >>> x = np.arange(5.).reshape(1, 1, 5)
-    >>> w = np.array([1., 1., 1.]).reshape(1, 1, 3)
-    >>> spec = conv_spec(x.shape, x.dtype, w.shape, stride=2, padding='same')
-    >>> forward(x, w, None, spec)[0]
-    array([[[1., 6., 7.]]])
+    >>> spec = conv_spec((1, 1, 5), 'float64', (1, 1, 3), stride=2, padding='same')
+    >>> spec.padding, spec.out_sizes
+    (((1, 1),), (3,))
 """
 
 from __future__ import annotations
@@ -31,10 +20,9 @@ from numbers import Integral
 
 import numpy as np
 
-from . import conv_channels_last
-from .conv_bias import add_bias, bias_gradient, bias_kind
-from .padding import PADDING_MODES, Pairs, check_padding_fits, pad, pad_backward
-from .windows import col2im, im2col, output_size, resolve_padding, to_tuple
+from ..padding import PADDING_MODES, Pairs
+from ..windows import check_padding_fits, output_size, resolve_padding, to_tuple
+from .bias import bias_kind
 
 
 @dataclass(frozen=True)
@@ -137,70 +125,6 @@ def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1,
 
 def _spatial_names(ndim: int) -> str:
     return {1: "L", 2: "H, W", 3: "D, H, W"}.get(ndim, "...")
-
-
-def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-            spec: ConvSpec, channels_last: bool = True) -> tuple[np.ndarray, tuple]:
-    """Convolve ``x`` (N, C_in, *spatial) with ``weight``; returns ``(y, saved)``.
-
-    ``y`` has shape (N, C_out, *out_sizes); ``saved`` is what :func:`backward` needs.
-    1-D and 2-D convolutions without groups run in channels-last memory
-    (:mod:`convnet.ops.conv_channels_last`); ``channels_last=False`` forces the
-    layout-preserving path below (same results to float rounding).
-    """
-    if x.size == 0 or weight.size == 0:                     # an empty batch or no channels
-        y = np.zeros(spec.output_shape, dtype=np.result_type(x, weight))
-        return add_bias(y, bias, spec), ("empty", None)
-    if channels_last and conv_channels_last.supported(x, weight, spec):
-        y, saved = conv_channels_last.forward(x, weight, bias, spec)
-        return y, ("channels_last", saved)
-    groups = spec.groups
-    batch = x.shape[0]
-    out_channels = weight.shape[0]
-    x_padded = pad(x, spec.padding, spec.padding_mode)
-    cols = im2col(x_padded, spec.kernel_size, spec.stride, spec.dilation, spec.out_sizes)
-    cols = cols.reshape(groups, -1, cols.shape[1])
-    weight_matrix = weight.reshape(groups, out_channels // groups, -1)
-    y = np.empty((groups, out_channels // groups, cols.shape[2]),
-                 dtype=np.result_type(weight_matrix, cols))
-    for group in range(groups):                             # one BLAS product per group
-        np.matmul(weight_matrix[group], cols[group], out=y[group])
-    y = y.reshape((out_channels, batch) + spec.out_sizes)
-    y = np.moveaxis(y, 0, 1)                                # (N, C_out, *out), no copy
-    return add_bias(y, bias, spec), ("channels_first", (cols, weight_matrix))
-
-
-def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec,
-             need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
-    """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``."""
-    layout, saved = saved
-    if layout == "empty":
-        dx = np.zeros(spec.input_shape, dtype=dy.dtype) if need_input_grad else None
-        return dx, np.zeros(spec.weight_shape, dtype=dy.dtype), bias_gradient(dy, spec)
-    if layout == "channels_last":
-        return conv_channels_last.backward(dy, saved, spec, need_input_grad)
-    cols, weight_matrix = saved
-    groups = spec.groups
-    out_channels = spec.weight_shape[0]
-    # (N, C_out, *out) -> (G, C_out/G, N * L): free when dy is channel-major already
-    dy_matrix = np.moveaxis(dy, 1, 0).reshape(groups, out_channels // groups, -1)
-    # 2-D products with transposed operands go to BLAS with a transpose flag; NumPy's
-    # stacked (3-D) matmul does not, and is several times slower for them
-    dweight = np.stack([dy_matrix[g] @ cols[g].T for g in range(groups)])
-    dweight = dweight.reshape(spec.weight_shape)
-
-    dbias = bias_gradient(dy, spec)
-
-    dx = None
-    if need_input_grad:
-        dcols = np.empty((groups, cols.shape[1], cols.shape[2]), dtype=dy_matrix.dtype)
-        for group in range(groups):
-            np.matmul(weight_matrix[group].T, dy_matrix[group], out=dcols[group])
-        dcols = dcols.reshape(-1, dcols.shape[-1])
-        dx_padded = col2im(dcols, spec.padded_shape, spec.kernel_size, spec.stride,
-                           spec.dilation, spec.out_sizes)
-        dx = pad_backward(dx_padded, spec.input_shape, spec.padding, spec.padding_mode)
-    return dx, dweight, dbias
 
 
 def multiply_adds(spec: ConvSpec) -> int:

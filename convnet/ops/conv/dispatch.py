@@ -1,7 +1,7 @@
 """Choosing how to compute a convolution: im2col + matrix product, or real FFTs.
 
-``algorithm='im2col'`` (:mod:`convnet.ops.conv`) does ``prod(kernel)`` multiply-adds
-per output value; ``algorithm='fft'`` (:mod:`convnet.ops.fft`) costs a few transforms
+``algorithm='im2col'`` (:mod:`.reference`, or :mod:`.channels_last` where it applies) does ``prod(kernel)`` multiply-adds
+per output value; ``algorithm='fft'`` (:mod:`.fft`) costs a few transforms
 of the padded image, ``O(P log P)`` whatever the kernel size, plus one complex
 multiply-add per frequency and channel pair. ``algorithm='auto'`` estimates both
 forward times from the shapes alone and takes the smaller; an explicit choice always
@@ -25,22 +25,17 @@ length of the padded input size per dim), ``T = prod(L)`` and
 ``COLUMN_CACHED_SECONDS`` while the column matrix fits in ``COLUMN_CACHE_BYTES`` and
 ``COLUMN_MEMORY_SECONDS`` (about 3x more) beyond; ``CMAC_SECONDS`` is ``CMAC_LOOP_SECONDS``
 when a channel count or the batch is below 16 (broadcast multiply-adds,
-:func:`convnet.ops.fft.contract`) and ``CMAC_MATMUL_SECONDS`` otherwise.
+:func:`.fft.contract`) and ``CMAC_MATMUL_SECONDS`` otherwise.
 
-The constants are a non-negative least-squares fit (relative error) to the forward times of
-both algorithms on 749 convolutions (1-D, 2-D and 3-D; batch 1 and 8; 1 to 32 channels;
-inputs 16 to 512 per side; kernels 1 to 31; float32) measured on the development machine:
-2-core AMD EPYC VM, NumPy 2.4 + OpenBLAS with ``OPENBLAS_NUM_THREADS=1``, SciPy 1.17
-``scipy.fft`` with one worker. The fit predicts single times within 23% (median) and picks
-an algorithm at most 10% slower than the faster one in 96% of those cases (geometric mean of
-chosen/best 1.01). The fit was made before the kernel transform skipped its zero padding;
-``S`` accounts for that analytically. After the channels-last im2col path (issue 8) made
-the products run on both cores, ``GEMM_SECONDS`` was refitted (0.044e-9 -> 0.010e-9) on 20
-convolutions of 1-64 channels, kernels 3-15, batch 1-64: chosen/best geometric mean 1.01,
-worst 1.22 (it had picked the FFT for 64x32x14x14 -> 64 with a 5x5 kernel, 1.7x slower). :func:`measure_constants` re-measures the main terms
-on another machine. Only the ratios matter, and a wrong choice near the crossover costs
-little because there both algorithms take about the same time; ``benchmarks/fft.py`` checks
-the choice against measured times of both.
+The constants are a least-squares fit to measured forward times; their history and the
+measurements are in docs/performance.md, and :func:`measure_constants` re-measures the main
+terms on another machine. Only the ratios matter: near the crossover both algorithms take
+about the same time, and ``benchmarks/fft.py`` checks the choice against measured times.
+
+Backends: :mod:`.reference` (any convolution, and every empty one), :mod:`.channels_last`
+(1-D and 2-D without groups, one dtype: the usual case, fastest) and :mod:`.fft`; each is
+``supports(spec, x, weight)``, ``forward(x, weight, bias, spec) -> (y, saved)`` and
+``backward(dy, saved, spec, need_input_grad) -> (dx, dweight, dbias)``.
 
 Example:
     >>> from convnet.ops.conv import conv_spec
@@ -59,9 +54,10 @@ import time
 
 import numpy as np
 
-from . import conv as im2col_conv
-from . import fft as fft_conv
-from .conv import ConvSpec
+from . import channels_last, fft, reference
+from .spec import ConvSpec
+
+BACKENDS = {"reference": reference, "channels_last": channels_last, "fft": fft}
 
 ALGORITHMS = ("auto", "im2col", "fft")
 
@@ -102,7 +98,7 @@ def fft_seconds(spec: ConvSpec) -> float:
     """Estimated forward time of the FFT algorithm for ``spec`` (see the module docstring)."""
     batch, in_channels = spec.input_shape[:2]
     out_channels, group_channels = spec.weight_shape[:2]
-    lengths = fft_conv.fft_lengths(spec)
+    lengths = fft.fft_lengths(spec)
     points = math.prod(lengths)
     freqs = math.prod(lengths[:-1]) * (lengths[-1] // 2 + 1)
     # the kernel's transform skips its zero padding along all but the last transformed axis
@@ -112,7 +108,7 @@ def fft_seconds(spec: ConvSpec) -> float:
     transforms = (batch * in_channels + out_channels * group_channels * kernel_share
                   + batch * out_channels)
     group_out = out_channels // spec.groups
-    small = min(batch, group_channels, group_out) < fft_conv._MATMUL_MIN_DIM
+    small = min(batch, group_channels, group_out) < fft._MATMUL_MIN_DIM
     cmac = CMAC_LOOP_SECONDS if small else CMAC_MATMUL_SECONDS
     return (FFT_CALL_SECONDS + transforms * points * math.log2(max(points, 2)) * FFT_SECONDS
             + batch * out_channels * group_channels * freqs * cmac)
@@ -121,7 +117,7 @@ def fft_seconds(spec: ConvSpec) -> float:
 def transform_work(sizes: tuple[int, ...], lengths: tuple[int, ...]) -> float:
     """Butterfly work (lines x length x log2 length) of an FFT that pads ``sizes`` to
     ``lengths`` one axis at a time, last axis first: ``prod(lengths) * log2(prod(lengths))``
-    for a full-size input, less for a kernel (see :func:`convnet.ops.fft.rfftn`)."""
+    for a full-size input, less for a kernel (see :func:`.fft.rfftn`)."""
     shape, work = list(sizes), 0.0
     for axis in reversed(range(len(lengths))):
         shape[axis] = lengths[axis]
@@ -138,29 +134,36 @@ def choose_algorithm(spec: ConvSpec, algorithm: str = "auto") -> str:
     return "fft" if fft_seconds(spec) < im2col_seconds(spec) else "im2col"
 
 
+def choose_backend(x: np.ndarray, weight: np.ndarray, spec: ConvSpec, algorithm: str = "auto"):
+    """The backend module that computes this call (see the module docstring)."""
+    if x.size == 0 or weight.size == 0:
+        return reference
+    if choose_algorithm(spec, algorithm) == "fft":
+        return fft
+    return channels_last if channels_last.supports(spec, x, weight) else reference
+
+
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: ConvSpec,
             algorithm: str = "auto") -> tuple[np.ndarray, tuple]:
-    """Forward by the chosen algorithm; ``saved`` remembers it for :func:`backward`.
+    """Forward by the chosen backend; ``saved`` remembers it for :func:`backward`.
 
     Example:
         >>> from convnet.ops.conv import conv_spec
         >>> x, w = np.ones((1, 1, 5)), np.ones((1, 1, 3))
         >>> spec = conv_spec(x.shape, x.dtype, w.shape)
         >>> y, saved = forward(x, w, None, spec, algorithm='fft')
-        >>> saved[0], np.round(y, 12).tolist()
-        ('fft', [[[3.0, 3.0, 3.0]]])
+        >>> saved[0].__name__, np.round(y, 12).tolist()
+        ('convnet.ops.conv.fft', [[[3.0, 3.0, 3.0]]])
     """
-    chosen = choose_algorithm(spec, algorithm)
-    kernels = fft_conv if chosen == "fft" else im2col_conv
-    y, saved = kernels.forward(x, weight, bias, spec)
-    return y, (chosen, saved)
+    backend = choose_backend(x, weight, spec, algorithm)
+    y, saved = backend.forward(x, weight, bias, spec)
+    return y, (backend, saved)
 
 
 def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool = True):
-    """``(dx, dweight, dbias)`` by the algorithm :func:`forward` used."""
-    chosen, inner = saved
-    kernels = fft_conv if chosen == "fft" else im2col_conv
-    return kernels.backward(dy, inner, spec, need_input_grad=need_input_grad)
+    """``(dx, dweight, dbias)`` by the backend :func:`forward` used."""
+    backend, inner = saved
+    return backend.backward(dy, inner, spec, need_input_grad=need_input_grad)
 
 
 def measure_constants(repeats: int = 3, seed: int = 0) -> dict[str, float]:
@@ -174,7 +177,7 @@ def measure_constants(repeats: int = 3, seed: int = 0) -> dict[str, float]:
         >>> measure_constants()  # doctest: +SKIP
         {'COLUMN_CACHED_SECONDS': 2.4e-10, 'COLUMN_MEMORY_SECONDS': 6.6e-10, ...}
     """
-    from .windows import im2col
+    from ..windows import im2col
     rng = np.random.default_rng(seed)
 
     def best(fn):
@@ -195,7 +198,7 @@ def measure_constants(repeats: int = 3, seed: int = 0) -> dict[str, float]:
     b = rng.standard_normal((576, 16384)).astype(np.float32)
     images = rng.standard_normal((8, 256, 256)).astype(np.float32)
     lengths = (256, 256)
-    spectra = fft_conv.rfftn(images, lengths)
+    spectra = fft.rfftn(images, lengths)
 
     def complex_array(shape):
         return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
@@ -207,18 +210,19 @@ def measure_constants(repeats: int = 3, seed: int = 0) -> dict[str, float]:
     out_mm = np.empty((1, 16, 16, freqs), np.complex64)
     fft_count = 8 * 65536 * 16
     one = np.ones((1, 1, 2, 2), np.float32)
-    tiny = im2col_conv.conv_spec(one.shape, np.float32, (1, 1, 1, 1))
+    from .spec import conv_spec
+    tiny = conv_spec(one.shape, np.float32, (1, 1, 1, 1))
     return {
-        "IM2COL_CALL_SECONDS": best(lambda: im2col_conv.forward(one, one[:, :, :1, :1], None,
-                                                                tiny)),
+        "IM2COL_CALL_SECONDS": best(lambda: reference.forward(one, one[:, :, :1, :1], None,
+                                                              tiny)),
         "COLUMN_CACHED_SECONDS": column_seconds(64, 7),           # 0.8 MB
         "COLUMN_MEMORY_SECONDS": column_seconds(256, 15),         # 59 MB
         "GEMM_SECONDS": best(lambda: a @ b) / (64 * 576 * 16384),
-        "FFT_CALL_SECONDS": best(lambda: fft_conv.forward(one, one[:, :, :1, :1], None, tiny)),
-        "FFT_SECONDS": (best(lambda: fft_conv.rfftn(images, lengths))
-                        + best(lambda: fft_conv.irfftn(spectra, lengths))) / (2 * fft_count),
-        "CMAC_LOOP_SECONDS": best(lambda: fft_conv.contract(a_loop, b_loop, out_loop))
+        "FFT_CALL_SECONDS": best(lambda: fft.forward(one, one[:, :, :1, :1], None, tiny)),
+        "FFT_SECONDS": (best(lambda: fft.rfftn(images, lengths))
+                        + best(lambda: fft.irfftn(spectra, lengths))) / (2 * fft_count),
+        "CMAC_LOOP_SECONDS": best(lambda: fft.contract(a_loop, b_loop, out_loop))
         / (16 * freqs * 8),
-        "CMAC_MATMUL_SECONDS": best(lambda: fft_conv.contract(a_mm, b_mm, out_mm))
+        "CMAC_MATMUL_SECONDS": best(lambda: fft.contract(a_mm, b_mm, out_mm))
         / (16 ** 3 * freqs),
     }

@@ -56,9 +56,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import add_bias, bias_gradient, bias_kind, conv_spec
-from .padding import Pairs, pad, pad_backward
-from .windows import col2im, im2col, window_view
+from .bias import add_bias, bias_gradient, bias_kind
+from .spec import conv_spec
+from ..padding import Pairs, pad, pad_backward
+from ..windows import col2im, im2col, window_view
 
 
 @dataclass(frozen=True)

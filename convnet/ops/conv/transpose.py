@@ -57,9 +57,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import add_bias, bias_gradient, bias_kind, check_operands
-from .padding import Pairs, pad, pad_backward
-from .windows import col2im, effective_kernel, im2col, resolve_padding, same_padding, to_tuple
+from .bias import add_bias, bias_gradient, bias_kind
+from .spec import check_operands
+from ..padding import Pairs, pad, pad_backward
+from ..windows import col2im, effective_kernel, im2col, resolve_padding, same_padding, to_tuple
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Compiled im2col and col2im (numba) for channels-last images: the copies behind
-:mod:`convnet.ops.conv_channels_last`.
+:mod:`convnet.ops.conv.channels_last`.
 
 An image is held as ``(N, H, W * C)`` (channels-last, the channel axis merged into
 the width), and the column matrix as ``(N * out_h * out_w, k_h * k_w * C)``: one row
@@ -19,7 +19,7 @@ threads spin for milliseconds after each parallel loop and take a core from the 
 that follows, which made the chunked convolution of a 64x64x16x16 batch 2x slower.
 
 ``AVAILABLE`` is False when numba cannot be imported; the convolution then uses
-its NumPy path (:mod:`convnet.ops.conv`).
+the reference (:mod:`convnet.ops.conv.reference`).
 
 Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row):
     >>> import numpy as np
