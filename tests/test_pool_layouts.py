@@ -1,7 +1,7 @@
 """2-D max pooling of channels-last inputs (a convolution's output) equals the NumPy path
 and keeps the layout.
 
-:mod:`convnet.ops.pool2d_kernels` runs when the input's channel axis is its
+:mod:`convnet.ops.pool.kernels2d` runs when the input's channel axis is its
 fastest-varying one; the other paths are oracled against PyTorch and loop references
 elsewhere (tests/test_pool_torch.py, tests/test_pool_reference.py,
 tests/test_pool_kernels.py). Here the same values in channels-last memory must give the
@@ -13,10 +13,9 @@ the outputs and gradient must be channels-last in memory.
 import numpy as np
 import pytest
 
-from convnet.ops import pool, pool2d_kernels, pool_kernels
+from convnet.ops import pool
+from convnet.ops.pool import kernels as pool_kernels, kernels2d as pool2d_kernels, reference
 
-pytestmark = pytest.mark.skipif(not pool_kernels.AVAILABLE,
-                                reason="numba is not installed: only the NumPy path exists")
 
 CASES = [
     # (spatial shape, kernel, stride, padding, dilation, ceil_mode, padding_mode)
@@ -56,7 +55,7 @@ def test_channels_last_max_pool_equals_numpy_path(shape, kernel, stride, padding
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(winner, expected_winner)
     if values != "nan":                       # the NumPy path does not rank NaNs
-        out_np, winner_np = pool.max_forward_numpy(x, spec)
+        out_np, winner_np = reference.max_forward(x, spec)
         np.testing.assert_array_equal(out, out_np)
         np.testing.assert_array_equal(winner, winner_np)
     dy = rng.standard_normal(out.shape).astype(dtype)
@@ -64,7 +63,7 @@ def test_channels_last_max_pool_equals_numpy_path(shape, kernel, stride, padding
     assert grad.shape == x.shape
     assert np.moveaxis(grad, 1, -1).flags.c_contiguous == (mode is None)
     tolerance = 4 * np.finfo(dtype).eps
-    np.testing.assert_allclose(grad, pool.max_backward_numpy(dy, expected_winner, spec),
+    np.testing.assert_allclose(grad, reference.max_backward(dy, expected_winner, spec),
                                rtol=tolerance, atol=tolerance)
 
 
@@ -90,14 +89,14 @@ def test_channel_major_windows_that_tile_the_input(shape, kernel, values):
     out, winner = pool.max_forward(x, spec)
     assert out.flags.c_contiguous and winner.dtype == np.int8
     if values != "nan":
-        out_np, winner_np = pool.max_forward_numpy(x, spec)
+        out_np, winner_np = reference.max_forward(x, spec)
         np.testing.assert_array_equal(out, out_np)
         np.testing.assert_array_equal(winner, winner_np)
     else:
         assert np.isnan(out[1, 2, 0, 0])
     dy = rng.standard_normal(out.shape)
     np.testing.assert_array_equal(pool.max_backward(dy, winner, spec),
-                                  pool.max_backward_numpy(dy, winner, spec))
+                                  reference.max_backward(dy, winner, spec))
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, "same"), (3, 1, 1),
@@ -110,6 +109,6 @@ def test_specialised_inside_kernel_on_large_channel_major_inputs(kernel, stride,
     spec = pool.pool_spec(x.shape, x.dtype, kernel, stride, padding)
     out, winner = pool.max_forward(x, spec)
     assert out.size >= 2 * pool2d_kernels.SPECIALISE_MIN_OUTPUTS
-    out_np, winner_np = pool.max_forward_numpy(x, spec)
+    out_np, winner_np = reference.max_forward(x, spec)
     np.testing.assert_array_equal(out, out_np)
     np.testing.assert_array_equal(winner, winner_np)

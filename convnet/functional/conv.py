@@ -1,7 +1,7 @@
 """Convolution on Tensors: ``conv1d``, ``conv2d``, ``conv3d`` (torch names and semantics).
 
 Extension beyond torch: the keyword ``algorithm`` picks how the convolution is computed,
-``'im2col'`` (a matrix product on the column matrix, :mod:`convnet.ops.conv`),
+``'im2col'`` (a matrix product on the column matrix, :mod:`convnet.ops.conv.reference`),
 ``'fft'`` (real FFTs, :mod:`convnet.ops.conv.fft`; fast for large kernels) or ``'auto'``
 (the default: the smaller estimated time, :mod:`convnet.ops.conv.dispatch`).
 Results agree to float tolerance whichever is used; the backward pass uses the
@@ -10,7 +10,8 @@ forward's algorithm.
 
 from __future__ import annotations
 
-from ..ops import conv as conv_ops
+from ..ops.conv import dispatch
+from ..ops.conv.spec import conv_spec
 from ..tensor import record
 from ._arrays import floating_input, requires_grad
 
@@ -19,18 +20,17 @@ __all__ = ["conv1d", "conv2d", "conv3d"]
 
 def _conv(spatial_dims, input, weight, bias, stride, padding, dilation, groups, padding_mode,
           algorithm):
-    conv_ops.check_algorithm(algorithm)
+    dispatch.check_algorithm(algorithm)
     x = floating_input(input)
     w = floating_input(weight, "weight")
     b = None if bias is None else floating_input(bias, "bias")
-    spec = conv_ops.conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape,
-                              stride, padding, dilation, groups, padding_mode,
-                              spatial_dims=spatial_dims)
-    y, saved = conv_ops.forward(x, w, b, spec, algorithm)
+    spec = conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape, stride, padding,
+                     dilation, groups, padding_mode, spatial_dims=spatial_dims)
+    y, saved = dispatch.forward(x, w, b, spec, algorithm)
     input_needs_grad = requires_grad(input)
 
     def backward(dy):
-        return conv_ops.backward(dy, saved, spec, need_input_grad=input_needs_grad)
+        return dispatch.backward(dy, saved, spec, need_input_grad=input_needs_grad)
 
     return record(y, (input, weight, bias), backward)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import adaptive_pool as adaptive_ops
+from ..ops.pool import adaptive as adaptive_ops
 from ..ops import pool as pool_ops
 from ..tensor import Tensor, record
 from ._arrays import floating_input

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import functional as F
 from ..ops.conv import check_algorithm, conv_spec
+from ..ops.conv.spec import check_arguments
 from ..ops.windows import to_tuple
 from . import init
 from .module import Module, Parameter
@@ -67,12 +68,15 @@ class _ConvNd(Module):
                              "layer needs the input's spatial size, e.g. input_size=(32, 32)")
         if input_size is not None:
             input_size = to_tuple(input_size, dims, "input_size")
-        # validates padding, padding_mode, stride and dilation now rather than at the first call
-        spec = conv_spec((1, in_channels) + (input_size or (1 << 20,) * dims), dtype,
-                         weight_shape, None, self.stride, padding, self.dilation, groups,
-                         padding_mode)
+        # padding, padding_mode, stride and dilation are checked now, not at the first call
+        check_arguments(self.kernel_size, self.stride, padding, self.dilation, padding_mode)
+        out_sizes = None
+        if input_size is not None:  # the real input size: its output size shapes an untied bias
+            out_sizes = conv_spec((1, in_channels) + input_size, dtype, weight_shape, None,
+                                  self.stride, padding, self.dilation, groups,
+                                  padding_mode).out_sizes
         bias_shape = {True: (out_channels,), False: None,
-                      "untied": (out_channels,) + spec.out_sizes}[bias]
+                      "untied": None if out_sizes is None else (out_channels,) + out_sizes}[bias]
         self.input_size = input_size
         self.bias = Parameter(np.empty(bias_shape, dtype=dtype)) if bias_shape else None
         if self.bias is None:

@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from numba import njit
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    AVAILABLE = False
+from numba import njit
 
 
 def _select_py(values, mask, out):
@@ -30,8 +26,7 @@ def _select_py(values, mask, out):
         out[i] = values[i] if mask[i] else zero
 
 
-if AVAILABLE:
-    _select = njit(cache=True, nogil=True)(_select_py)
+_select = njit(cache=True, nogil=True)(_select_py)
 
 
 def _flat_in_memory_order(array: np.ndarray, axes) -> np.ndarray | None:
@@ -43,7 +38,7 @@ def _flat_in_memory_order(array: np.ndarray, axes) -> np.ndarray | None:
 def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``np.where(mask, values, 0)`` with the dtype and memory layout of ``values``
     (``mask`` boolean, same shape)."""
-    if AVAILABLE and values.size and values.dtype in (np.float32, np.float64):
+    if values.size and values.dtype in (np.float32, np.float64):
         axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
         flat_values = _flat_in_memory_order(values, axes)
         flat_mask = _flat_in_memory_order(mask, axes)

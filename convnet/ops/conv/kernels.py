@@ -18,9 +18,6 @@ them (OpenBLAS's threads). Parallel kernels were measured and dropped: numba's O
 threads spin for milliseconds after each parallel loop and take a core from the product
 that follows, which made the chunked convolution of a 64x64x16x16 batch 2x slower.
 
-``AVAILABLE`` is False when numba cannot be imported; the convolution then uses
-the reference (:mod:`convnet.ops.conv.reference`).
-
 Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row):
     >>> import numpy as np
     >>> image = np.arange(12, dtype=np.float32).reshape(1, 3, 4)   # (N, H, W * C), C = 1
@@ -32,11 +29,7 @@ Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row
 
 from __future__ import annotations
 
-try:
-    from numba import njit
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    AVAILABLE = False
+from numba import njit
 
 
 
@@ -140,7 +133,6 @@ def im2col_for(kh: int, runs: int, run: int, values: int):
     return im2col
 
 
-if AVAILABLE:
-    to_channels_last = njit(cache=True, nogil=True)(_to_channels_last_py)
-    im2col = njit(cache=True, nogil=True)(_im2col_py)
-    col2im = njit(cache=True, nogil=True)(_col2im_py)
+to_channels_last = njit(cache=True, nogil=True)(_to_channels_last_py)
+im2col = njit(cache=True, nogil=True)(_im2col_py)
+col2im = njit(cache=True, nogil=True)(_col2im_py)

@@ -77,6 +77,32 @@ def check_operands(input_shape, input_dtype, weight_shape, groups, spatial_dims,
 MAX_PADDING = 2**24  # per spatial dim: beyond it a padding is a mistake, not a request
 
 
+def check_arguments(kernel_size, stride, padding, dilation, padding_mode):
+    """Everything about a convolution that can be checked before its input is seen: kernel
+    sizes, stride, dilation, the padding's form and amount, the padding mode. Returns
+    ``(stride, dilation)`` as tuples. Layer constructors call it; :func:`conv_spec` too.
+
+    Example:
+        >>> check_arguments((3, 3), 2, 'same', 1, 'reflect')
+        ((2, 2), (1, 1))
+    """
+    ndim = len(kernel_size)
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}, "
+                         f"got {padding_mode!r}")
+    if any(k < 1 for k in kernel_size):
+        raise ValueError(f"kernel_size: every kernel dim must be >= 1, got {tuple(kernel_size)}")
+    stride = to_tuple(stride, ndim, "stride")
+    dilation = to_tuple(dilation, ndim, "dilation")
+    if not (isinstance(padding, str) and padding == "same"):  # 'same' depends on the input size
+        pairs = resolve_padding(padding, (0,) * ndim, kernel_size, stride, dilation)
+        if any(before + after > MAX_PADDING for before, after in pairs):
+            raise ValueError(f"padding: {padding!r:.40} adds {max(b + a for b, a in pairs):,} "
+                             f"values to a spatial dim, more than the {MAX_PADDING:,} a "
+                             f"convolution may add")
+    return stride, dilation
+
+
 def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1, padding=0,
               dilation=1, groups=1, padding_mode="zeros", spatial_dims=None) -> ConvSpec:
     """Validate a convolution's arguments and resolve its padding and output size.
@@ -94,21 +120,11 @@ def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1,
         raise ValueError(f"in_channels: input has {in_channels} channels but weight expects "
                          f"{weight_shape[1] * groups} (weight.shape[1]={weight_shape[1]} x "
                          f"groups={groups})")
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}, "
-                         f"got {padding_mode!r}")
     kernel_size = weight_shape[2:]
-    if any(k < 1 for k in kernel_size):
-        raise ValueError(f"kernel_size: every kernel dim must be >= 1, got {kernel_size}")
-    stride = to_tuple(stride, ndim, "stride")
-    dilation = to_tuple(dilation, ndim, "dilation")
+    stride, dilation = check_arguments(kernel_size, stride, padding, dilation, padding_mode)
     in_sizes = input_shape[2:]
     pairs = resolve_padding(padding, in_sizes, kernel_size, stride, dilation)
     check_padding_fits(pairs, in_sizes, padding_mode)
-    if any(before + after > MAX_PADDING for before, after in pairs):
-        raise ValueError(f"padding: {padding!r:.40} adds {max(b + a for b, a in pairs):,} "
-                         f"values to a spatial dim, more than the {MAX_PADDING:,} a convolution "
-                         f"may add")
     out_sizes = []
     for dim, (n, k, s, d, (b, a)) in enumerate(zip(in_sizes, kernel_size, stride, dilation, pairs)):
         size = output_size(n, k, s, d, b, a)

@@ -1,13 +1,13 @@
 """Compiled 2-D max pooling (numba) that keeps the input's memory layout.
 
-The general kernels of :mod:`convnet.ops.pool_kernels` walk one (n, c) plane at a time,
+The general kernels of :mod:`.kernels` walk one (n, c) plane at a time,
 which suits channel-major (NCHW) memory. A convolution's output is channels-last
 (:mod:`convnet.ops.conv.channels_last`), where one plane is scattered over memory with a
 stride of C values; these kernels then walk output positions and take the maximum of
 whole contiguous channel vectors at once, and write the output, the winners and the
 input gradient channels-last too, so the next convolution reads them without a copy.
 
-Semantics are those of :func:`convnet.ops.pool.max_forward`: window cells outside the
+Semantics are those of :mod:`.reference`: window cells outside the
 input are skipped (padding with -inf), the first maximum in row-major window order wins,
 a NaN wins over numbers, ``winner`` holds the flat window offset. Winners are int8 for
 windows of up to 127 cells (int16 / int32 above): a quarter of the memory of int64.
@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pool_kernels import AVAILABLE, winner_dtype
+from numba import njit
 
-if AVAILABLE:
-    from numba import njit
+from .kernels import winner_dtype
 
 
 def is_channels_last(x: np.ndarray) -> bool:
@@ -178,14 +177,11 @@ def _backward_tiles_py(dy, winner, kh, kw, grad):
                         row[b * kw + j] = value if i * kw + j == index else 0
 
 
-if AVAILABLE:
-    _first_inside = njit(inline="always")(_first_inside)
-    _forward_planes = njit(cache=True, nogil=True)(_forward_planes_py)
-    _backward_tiles = njit(cache=True, nogil=True)(_backward_tiles_py)
-    _forward_channels_last = njit(cache=True, nogil=True)(
-        _forward_channels_last_py)
-    _backward_channels_last = njit(cache=True, nogil=True)(
-        _backward_channels_last_py)
+_first_inside = njit(inline="always")(_first_inside)
+_forward_planes = njit(cache=True, nogil=True)(_forward_planes_py)
+_backward_tiles = njit(cache=True, nogil=True)(_backward_tiles_py)
+_forward_channels_last = njit(cache=True, nogil=True)(_forward_channels_last_py)
+_backward_channels_last = njit(cache=True, nogil=True)(_backward_channels_last_py)
 
 
 def _last(array: np.ndarray) -> np.ndarray:

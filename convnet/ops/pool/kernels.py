@@ -2,13 +2,11 @@
 
 Pooling of any dimensionality is run as 3-D pooling of (N, C, D, H, W) arrays, with
 1-D and 2-D inputs given leading singleton spatial dims; inputs are read with any strides
-(2-D max pooling mostly goes to :mod:`convnet.ops.pool2d_kernels`). Implicit padding is never
+(2-D max pooling mostly goes to :mod:`.kernels2d`). Implicit padding is never
 materialised: window cells outside the input are skipped, which is the same as
 padding with -inf. The first maximum in scan order wins (strictly greater replaces),
-matching :func:`convnet.ops.pool.max_forward`'s NumPy path and PyTorch's CPU kernel.
+matching :mod:`.reference` and PyTorch's CPU kernel (a NaN wins, the last one).
 
-``AVAILABLE`` is False when numba cannot be imported; :mod:`convnet.ops.pool` then uses
-its NumPy implementation.
 """
 
 from __future__ import annotations
@@ -17,11 +15,7 @@ import math
 
 import numpy as np
 
-try:
-    from numba import njit
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    AVAILABLE = False
+from numba import njit
 
 
 
@@ -70,9 +64,8 @@ def _max_backward_py(dy, winner, kernel, stride, dilation, before, grad):
                          c * stride[2] - before[2] + k * dilation[2]] += dy[n, ch, a, b, c]
 
 
-if AVAILABLE:
-    _max_forward = njit(cache=True, nogil=True)(_max_forward_py)
-    _max_backward = njit(cache=True, nogil=True)(_max_backward_py)
+_max_forward = njit(cache=True, nogil=True)(_max_forward_py)
+_max_backward = njit(cache=True, nogil=True)(_max_backward_py)
 
 
 def winner_dtype(kernel_size) -> np.dtype:
