@@ -1,0 +1,234 @@
+"""Every registered backend of every op family, held to the same grid.
+
+For each backend of ``convnet.ops.conv.dispatch.BACKENDS`` (reference, channels_last, fft)
+and ``convnet.ops.pool.dispatch.BACKENDS`` (reference, compiled), called directly with the
+signature every backend shares, on each case it supports:
+
+- PyTorch (float64) is the oracle for the output and every gradient;
+- the family's reference computes the same values (the backend is code, not new maths);
+- a float64 central-difference check of ``sum(out * g)`` for a random ``g``;
+- NaN and +-inf inputs, ties, an empty batch and non-contiguous inputs.
+
+A non-finite input spreads through a transform over the whole output, so for the FFT
+backend a NaN case checks that every output torch makes NaN is NaN (it makes more).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from convnet.ops.conv import conv_spec
+from convnet.ops.conv import dispatch as conv_dispatch
+from convnet.ops.conv import reference as conv_reference
+from convnet.ops.pool import dispatch as pool_dispatch
+from convnet.ops.pool import pool_spec
+from convnet.ops.pool import reference as pool_reference
+from gradcheck import numerical_gradient
+
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
+TF = torch.nn.functional
+
+CONV_BACKENDS = sorted(conv_dispatch.BACKENDS.items())
+POOL_BACKENDS = sorted(pool_dispatch.BACKENDS.items())
+
+# (spatial, kernel, stride, padding, dilation, groups, bias)
+CONV_CASES = [
+    ((9,), 3, 1, 1, 1, 1, True),
+    ((10,), 4, 2, "same", 1, 1, False),        # even kernel, strided 'same' (the notes' rule)
+    ((7, 8), 3, 1, 0, 1, 1, True),
+    ((9, 9), 3, 2, "same", 1, 1, True),
+    ((8, 7), 2, 1, ((1, 0), (0, 1)), 2, 1, False),
+    ((8, 8), 3, 1, 1, 1, 2, True),             # groups: the reference and the FFT only
+    ((5, 6, 5), 3, 1, 1, 1, 1, True),          # 3-D
+]
+
+
+def conv_case(case, seed=0, batch=2, channels=(4, 6)):
+    spatial, kernel, stride, padding, dilation, groups, bias = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, channels[0]) + spatial)
+    w = rng.standard_normal((channels[1], channels[0] // groups) + (kernel,) * len(spatial))
+    b = rng.standard_normal(channels[1]) if bias else None
+    spec = conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape, stride, padding,
+                     dilation, groups)
+    return x, w, b, spec
+
+
+def torch_conv(x, w, b, spec, dy):
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    pads = [v for pair in reversed(spec.padding) for v in pair]
+    conv = (TF.conv1d, TF.conv2d, TF.conv3d)[len(spec.kernel_size) - 1]
+    y = conv(TF.pad(xt, pads), wt, bt, spec.stride, 0, spec.dilation, spec.groups)
+    if dy is not None:
+        y.backward(torch.tensor(dy))
+    grads = (xt.grad, wt.grad, None if bt is None else bt.grad)
+    return y.detach().numpy(), [None if g is None else g.numpy() for g in grads]
+
+
+def run_conv(backend, x, w, b, spec, dy):
+    y, saved = backend.forward(x, w, b, spec)
+    return y, backend.backward(dy, saved, spec)
+
+
+def assert_close(ours, expected, scale=1.0):
+    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9 * scale)
+
+
+def supported_conv_cases():
+    """(backend name, backend, case) for every case each backend computes (the dispatch
+    never sends it the others: groups and 3-D do not go to channels_last)."""
+    return [pytest.param(name, backend, case, id=f"{name}-{len(case[0])}d-k{case[1]}-s{case[2]}"
+                         f"-p{case[3]}-g{case[5]}")
+            for name, backend in CONV_BACKENDS for case in CONV_CASES
+            if backend.supports(conv_case(case)[3], *conv_case(case)[:2])]
+
+
+@pytest.mark.parametrize("name, backend, case", supported_conv_cases())
+def test_conv_backend_against_torch_and_the_reference(name, backend, case):
+    x, w, b, spec = conv_case(case)
+    dy = np.random.default_rng(1).standard_normal(spec.output_shape)
+    y, grads = run_conv(backend, x, w, b, spec, dy)
+    y_torch, grads_torch = torch_conv(x, w, b, spec, dy)
+    scale = np.abs(y_torch).max()
+    assert_close(y, y_torch, scale)
+    for ours, theirs in zip(grads, grads_torch):
+        if theirs is not None:
+            assert_close(ours, theirs, np.abs(theirs).max())
+    y_ref, grads_ref = run_conv(conv_reference, x, w, b, spec, dy)
+    assert_close(y, y_ref, scale)
+
+
+@pytest.mark.parametrize("name, backend", CONV_BACKENDS)
+def test_conv_backend_finite_differences(name, backend):
+    x, w, b, spec = conv_case(((5, 4), 3, 2, "same", 1, 1, True), batch=1, channels=(2, 3))
+    dy = np.random.default_rng(2).standard_normal(spec.output_shape)
+    _, (dx, dw, db) = run_conv(backend, x, w, b, spec, dy)
+
+    def loss():
+        return float((backend.forward(x, w, b, spec)[0] * dy).sum())
+    for analytic, array in ((dx, x), (dw, w), (db, b)):
+        np.testing.assert_allclose(analytic, numerical_gradient(loss, array), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name, backend", CONV_BACKENDS)
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_conv_backend_non_finite_input(name, backend, value):
+    x, w, b, spec = conv_case(((8, 8), 3, 1, 1, 1, 1, True))
+    x[0, 1, 2, 5] = value
+    y, _ = backend.forward(x, w, b, spec)
+    y_torch, _ = torch_conv(x, w, b, spec, None)
+    if name == "fft":  # a transform spreads the non-finite value over the whole image
+        assert np.all(~np.isfinite(y[~np.isfinite(y_torch)]))
+        return
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(y_torch))
+    finite = np.isfinite(y_torch)
+    np.testing.assert_array_equal(y[~finite], y_torch[~finite])
+    assert_close(y[finite], y_torch[finite], np.abs(y_torch[finite]).max())
+
+
+@pytest.mark.parametrize("name, backend", CONV_BACKENDS)
+def test_conv_backend_empty_batch_and_non_contiguous_input(name, backend):
+    x, w, b, spec = conv_case(((6, 7), 3, 1, 1, 1, 1, True))
+    empty = conv_spec((0,) + x.shape[1:], x.dtype, w.shape, b.shape, padding=1)
+    if backend.supports(empty, x[:0], w):
+        y, saved = backend.forward(x[:0], w, b, empty)
+        assert y.shape == empty.output_shape
+    wide = np.random.default_rng(3).standard_normal(x.shape[:2] + (x.shape[3], x.shape[2]))
+    view = wide.transpose(0, 1, 3, 2)                        # non-contiguous, same shape as x
+    spec = conv_spec(view.shape, view.dtype, w.shape, b.shape, padding=1)
+    if backend.supports(spec, view, w):
+        y, _ = backend.forward(view, w, b, spec)
+        assert_close(y, torch_conv(np.ascontiguousarray(view), w, b, spec, None)[0], 10.0)
+
+
+# ---------------------------------------------------------------------------- pooling
+# (spatial, kernel, stride, padding, dilation, ceil_mode)
+POOL_CASES = [
+    ((9,), 3, 2, 1, 1, False),
+    ((8, 8), 2, 2, 0, 1, False),
+    ((9, 9), 3, 2, 1, 1, True),
+    ((8, 9), 3, 1, 1, 2, False),
+    ((5, 6, 5), 2, 2, 0, 1, False),
+]
+
+
+def torch_max_pool(x, spec_args, dy):
+    spatial, kernel, stride, padding, dilation, ceil_mode = spec_args
+    pool = (TF.max_pool1d, TF.max_pool2d, TF.max_pool3d)[len(spatial) - 1]
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    y = pool(xt, kernel, stride, padding, dilation, ceil_mode)
+    y.backward(torch.tensor(dy))
+    return y.detach().numpy(), xt.grad.numpy()
+
+
+def pool_input(case, seed=0, ties=False):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3) + case[0])
+    if ties:
+        x = np.round(x)  # many equal values: the first maximum must win, as torch
+    spec = pool_spec(x.shape, x.dtype, *case[1:])
+    return x, spec
+
+
+@pytest.mark.parametrize("name, backend", POOL_BACKENDS)
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: f"{len(c[0])}d-k{c[1]}-s{c[2]}")
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool_backend_against_torch_and_the_reference(name, backend, case, ties):
+    x, spec = pool_input(case, ties=ties)
+    assert backend.supports(spec, x)
+    dy = np.random.default_rng(1).standard_normal(spec.output_shape)
+    y, winner = backend.max_forward(x, spec)
+    dx = backend.max_backward(dy, winner, spec)
+    y_torch, dx_torch = torch_max_pool(x, case, dy)
+    np.testing.assert_array_equal(y, y_torch)
+    np.testing.assert_allclose(dx, dx_torch, rtol=1e-12, atol=1e-12)
+    y_ref, winner_ref = pool_reference.max_forward(x, spec)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(winner, winner_ref)
+
+
+@pytest.mark.parametrize("name, backend", POOL_BACKENDS)
+def test_max_pool_backend_finite_differences(name, backend):
+    x, spec = pool_input(((5, 6), 3, 2, 1, 1, False), seed=4)  # distinct values: no ties
+    dy = np.random.default_rng(2).standard_normal(spec.output_shape)
+    dx = backend.max_backward(dy, backend.max_forward(x, spec)[1], spec)
+
+    def loss():
+        return float((backend.max_forward(x, spec)[0] * dy).sum())
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name, backend", POOL_BACKENDS)
+@pytest.mark.parametrize("values", list(itertools.product([np.nan, np.inf, -np.inf], repeat=2)))
+def test_max_pool_backend_non_finite(name, backend, values):
+    case = ((6, 6), 2, 2, 0, 1, False)
+    x, spec = pool_input(case)
+    x[0, 0, 0, 1], x[1, 2, 3, 3] = values
+    x[0, 1, :2, :2] = values[0]
+    dy = np.random.default_rng(1).standard_normal(spec.output_shape)
+    y, winner = backend.max_forward(x, spec)
+    dx = backend.max_backward(dy, winner, spec)
+    y_torch, dx_torch = torch_max_pool(x, case, dy)
+    np.testing.assert_array_equal(y, y_torch)
+    np.testing.assert_array_equal(dx, dx_torch)
+
+
+@pytest.mark.parametrize("name, backend", POOL_BACKENDS)
+def test_max_pool_backend_empty_batch_and_non_contiguous(name, backend):
+    x, spec = pool_input(((6, 7), 3, 2, 1, 1, False))
+    empty = pool_spec((0,) + x.shape[1:], x.dtype, 3, 2, 1)
+    y, winner = backend.max_forward(x[:0], empty)
+    assert y.shape == empty.output_shape
+    assert backend.max_backward(np.zeros(y.shape), winner, empty).shape == (0,) + x.shape[1:]
+    view = np.random.default_rng(5).standard_normal((2, 7, 6, 3)).transpose(0, 3, 2, 1)
+    case = ((6, 7), 3, 2, 1, 1, False)
+    spec = pool_spec(view.shape, view.dtype, *case[1:])
+    dy = np.random.default_rng(6).standard_normal(spec.output_shape)
+    y, winner = backend.max_forward(view, spec)
+    y_torch, dx_torch = torch_max_pool(view, case, dy)
+    np.testing.assert_array_equal(y, y_torch)
+    np.testing.assert_allclose(backend.max_backward(dy, winner, spec), dx_torch, rtol=1e-12)
