@@ -1,4 +1,4 @@
-"""Every performance target of the project in one run: the table of measured ratios (issue 8).
+"""Every performance target of the project in one run: the table of measured ratios.
 
 Run from the repository root:
 

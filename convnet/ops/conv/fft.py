@@ -59,7 +59,6 @@ except ImportError:  # pragma: no cover - exercised only without SciPy
     _scipy_fft = None
 
 #: threads for one scipy.fft call; 2 helps only on batches of large transforms
-#: (measured on a 2-core EPYC: 1.0-1.1x at 8 x 576x576, 0.7x on small batches)
 FFT_WORKERS = 2
 _PARALLEL_MIN_POINTS = 1 << 21
 

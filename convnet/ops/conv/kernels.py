@@ -13,10 +13,8 @@ per kernel row of ``run`` floats each, ``sh``/``dh`` stride and dilation along H
 rows, ``sw``/``dw`` stride and dilation along W in floats of the merged axis
 (already multiplied by C).
 
-Every kernel runs on the calling thread: the two cores go to the matrix products between
-them (OpenBLAS's threads). Parallel kernels were measured and dropped: numba's OpenMP
-threads spin for milliseconds after each parallel loop and take a core from the product
-that follows, which made the chunked convolution of a 64x64x16x16 batch 2x slower.
+Every kernel runs on the calling thread, so the cores go to the matrix products between
+them (OpenBLAS's threads); why parallel kernels were dropped: docs/performance.md.
 
 Example (2x2 windows, stride 2, on a 3x4 one-channel image: the first output row):
     >>> import numpy as np
@@ -103,8 +101,7 @@ _SMALL_KERNELS = {}
 def _small_im2col(kh: int, runs: int, run: int):
     """:func:`im2col` compiled for one (kh, runs, run): for narrow column matrices (first
     layers: C = 1 or 3) the generic kernel spends its time setting up runs of 3-5 values;
-    with the counts known to the compiler the copies unroll (LeNet's first layer on a
-    batch of 128: 1.3 ms -> 0.35 ms). Compiled in memory on first use (about 0.5 s)."""
+    with the counts known to the compiler the copies unroll. Compiled on first use."""
     key = (kh, runs, run)
     if key not in _SMALL_KERNELS:
         def kernel(image, kh_, runs_, run_, sh, sw, dh, dw, out_h, out_w, cols):
