@@ -114,6 +114,7 @@ def test_conv_backend_finite_differences(name, backend):
         np.testing.assert_allclose(analytic, numerical_gradient(loss, array), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf in a transform
 @pytest.mark.parametrize("name, backend", CONV_BACKENDS)
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_conv_backend_non_finite_input(name, backend, value):
