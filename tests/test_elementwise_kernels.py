@@ -39,3 +39,20 @@ def test_empty_and_integer_fall_back_to_numpy():
     assert select_or_zero(np.zeros((0, 3)), np.zeros((0, 3), bool)).shape == (0, 3)
     np.testing.assert_array_equal(select_or_zero(np.arange(4), np.array([1, 0, 1, 0], bool)),
                                   [0, 0, 2, 0])
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_mask_is_numpys_relu_and_torchs_mask_in_any_layout(layout, dtype):
+    from convnet.ops.elementwise_kernels import relu_and_mask
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 5)).astype(dtype)
+    x.reshape(-1)[::7] = np.nan
+    x.reshape(-1)[::11] = -0.0
+    if layout == "channels_last":
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    elif layout == "strided":
+        x = x[:, :, ::2]
+    y, passes = relu_and_mask(x)
+    np.testing.assert_array_equal(y, np.maximum(x, dtype(0)))
+    np.testing.assert_array_equal(passes, ~(x <= 0))
+    assert y.dtype == dtype and (layout == "strided" or y.strides == x.strides)

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elementwise_kernels import select_or_zero
+from .elementwise_kernels import relu_and_mask, select_or_zero
 
 
 def relu_forward(x: np.ndarray):
     """``max(x, 0)``; the gradient passes where ``x > 0`` or ``x`` is NaN, and is 0 at 0 (as
     torch, whose rule is "0 where x <= 0")."""
-    passes = ~(x <= 0)
-    return np.maximum(x, x.dtype.type(0)), passes
+    y, passes = relu_and_mask(x)  # one compiled pass; not "x > 0": NaN passes, as in torch
+    return y, passes
 
 
 def relu_backward(dy: np.ndarray, passes: np.ndarray) -> np.ndarray:

@@ -29,6 +29,18 @@ def _select_py(values, mask, out):
 _select = njit(cache=True, nogil=True)(_select_py)
 
 
+def _relu_py(values, out, passes):
+    zero = values.dtype.type(0)
+    for i in range(values.size):
+        value = values[i]
+        keep = not value <= zero          # NaN is kept, as torch
+        passes[i] = keep
+        out[i] = value if keep else zero
+
+
+_relu = njit(cache=True, nogil=True)(_relu_py)
+
+
 def _flat_in_memory_order(array: np.ndarray, axes) -> np.ndarray | None:
     """``array`` transposed by ``axes`` and flattened, if that is a view; else None."""
     moved = array.transpose(axes)
@@ -47,3 +59,22 @@ def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
             _select(flat_values, flat_mask, _flat_in_memory_order(out, axes))
             return out
     return np.where(mask, values, np.zeros((), dtype=values.dtype))
+
+
+def relu_and_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(max(values, 0), not values <= 0)`` in one pass, in the memory layout of ``values``
+    (NaN stays NaN and its mask is True, as torch's ReLU and its gradient rule)."""
+    if values.size and values.dtype in (np.float32, np.float64):
+        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
+        flat_values = _flat_in_memory_order(values, axes)
+        if flat_values is not None:
+            out = np.empty_like(values)  # same memory order, so the masks match up too
+            passes = np.lib.stride_tricks.as_strided(
+                np.empty(values.size, dtype=bool), values.shape,
+                tuple(s // values.itemsize for s in values.strides))
+            _relu(flat_values, _flat_in_memory_order(out, axes),
+                  _flat_in_memory_order(passes, axes))
+            return out, passes
+    passes = values <= 0
+    np.logical_not(passes, out=passes)
+    return np.maximum(values, values.dtype.type(0)), passes
