@@ -7,8 +7,11 @@ Grammar (tokens separated by spaces; case-insensitive)::
                                                          notes' out = (in - 1) // S + 1)
     maxpool  maxpool[KxK sS]  avgpool[KxK sS]            pooling ('same' padding, -inf for max;
                                                          default 2x2 s2)
+    sumpool  sumpool[KxK sS]                             trainable sum pooling (Eq. 8.22: window
+                                                         sum x weight + bias per map; LeNet's
+                                                         subsampling)
     gap | gmp                                            global average / max pooling
-    relu | tanh | sigmoid | leakyrelu                    activations
+    relu | tanh | sigmoid | leakyrelu | scaledtanh       activations (scaledtanh: 1.7159 tanh(2x/3))
     bn                                                   batch normalisation (of the last conv/fc)
     dropout | dropoutP                                   dropout, P in (0, 1) (default 0.5)
     flatten                                              explicit flatten (fc adds one if needed)
@@ -53,6 +56,11 @@ MODELS = {
     # the notes' homework CIFAR net: four [conv 3x3 s1 -> relu -> maxpool 3 s2]
     "uwnet-cifar": "[8|3x3 s1] relu maxpool[3x3 s2] [16|3x3 s1] relu maxpool[3x3 s2] "
                    "[32|3x3 s1] relu maxpool[3x3 s2] [64|3x3 s1] relu maxpool[3x3 s2] fc{classes}",
+    # LeCun et al. 1998's LeNet-5: trainable sum pooling and the scaled tanh after every
+    # layer up to F6 (C3 fully connected to S2 and a softmax output in place of the RBF one)
+    "lenet-1998": "[6|5x5] scaledtanh sumpool[2x2 s2] scaledtanh [16|5x5 valid] scaledtanh "
+                  "sumpool[2x2 s2] scaledtanh [120|5x5 valid] scaledtanh fc84 scaledtanh "
+                  "fc{classes}",
     # the fully connected baseline that shows why convolution helps (seed 003: 784-100-10)
     "mlp": "fc100 relu fc{classes}",
 }
@@ -68,7 +76,7 @@ def describe_models() -> str:
 
 
 _CONV = re.compile(r"\[(\d+)\|(\d+)(?:x(\d+))?((?:\s+\S+)*)\]$")
-_POOL = re.compile(r"(maxpool|avgpool)(?:\[(\d+)(?:x(\d+))?(?:\s+s(\d+))?\])?$")
+_POOL = re.compile(r"(maxpool|avgpool|sumpool)(?:\[(\d+)(?:x(\d+))?(?:\s+s(\d+))?\])?$")
 
 
 def _tokens(arch: str) -> list[tuple[str, int]]:
@@ -145,7 +153,10 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
             stride = int(pool.group(4) or kh)
             cls = nn.MaxPool2d if pool.group(1) == "maxpool" else nn.AvgPool2d
             try:
-                layer = cls((kh, kw), stride, padding="same")
+                if pool.group(1) == "sumpool":
+                    layer = nn.WeightedSumPool2d(channels, (kh, kw), stride, padding="same")
+                else:
+                    layer = cls((kh, kw), stride, padding="same")
                 height, width = _conv_output(height, width, (kh, kw), stride, "same")
             except ValueError as error:
                 raise _error(arch, column, token, str(error)) from None
@@ -153,6 +164,8 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
         elif token in ("gap", "gmp"):
             layers.append(nn.AdaptiveAvgPool2d(1) if token == "gap" else nn.AdaptiveMaxPool2d(1))
             height = width = 1
+        elif token == "scaledtanh":
+            layers.append(nn.ScaledTanh())
         elif token in ("relu", "tanh", "sigmoid", "leakyrelu"):
             layers.append({"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                            "leakyrelu": nn.LeakyReLU}[token]())

@@ -37,7 +37,7 @@ def add_parser(commands) -> None:
                         help="digits (default), shapes, mnist, fashion-mnist, kmnist, cifar10 "
                              "or folder:PATH")
     model = parser.add_mutually_exclusive_group()
-    model.add_argument("--model", help="a model name: digits-cnn, lenet, fashion-cnn, "
+    model.add_argument("--model", help="a model name: digits-cnn, lenet, lenet-1998, fashion-cnn, "
                                        "uwnet-cifar, mlp (default: the dataset's)")
     model.add_argument("--arch", help="an architecture in the notes' notation, e.g. "
                                       "\"[32|5x5] relu maxpool[2x2 s2] fc10\"")

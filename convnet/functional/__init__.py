@@ -12,6 +12,9 @@ Inputs may be Tensors or NumPy arrays. One module per family:
 - :mod:`convnet.functional.loss`: cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 - :mod:`convnet.functional.layers`: linear, flatten, dropout, batch_norm
 - :mod:`convnet.functional.shape`: pad, interpolate, cat, stack
+- :mod:`convnet.functional.weighted_pool`: weighted_sum_pool2d (trainable LeNet subsampling)
+- :mod:`convnet.functional.net_input`: product_net_input, conv2d_product_bias
+- :mod:`convnet.functional.lecun_tanh`: scaled_tanh (LeCun's 1.7159 tanh(2x/3))
 
 Example:
     >>> import numpy as np, convnet
@@ -31,6 +34,11 @@ from .local import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from . import lecun_tanh, net_input, weighted_pool
+from .net_input import *  # noqa: F401,F403
+from .lecun_tanh import *  # noqa: F401,F403
+from .weighted_pool import *  # noqa: F401,F403
 
 __all__ = (activation.__all__ + conv.__all__ + conv_transpose.__all__ + layers.__all__
            + local.__all__ + loss.__all__ + pool.__all__ + shape.__all__)
+__all__ += net_input.__all__ + lecun_tanh.__all__ + weighted_pool.__all__

@@ -22,6 +22,7 @@ from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Adap
                    AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
                    LPPool1d, LPPool2d, LPPool3d, MaxPool1d, MaxPool2d, MaxPool3d, Maxout)
 from .regularization import BatchNorm1d, BatchNorm2d, Dropout, Upsample
+from .weighted_pool import ScaledTanh, WeightedSumPool2d
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList",
@@ -31,4 +32,5 @@ __all__ = [
     "AdaptiveMaxPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Maxout",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Upsample",
+    "WeightedSumPool2d", "ScaledTanh",
 ] + conv_transpose.__all__ + local.__all__

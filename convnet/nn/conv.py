@@ -4,7 +4,8 @@ Constructor signatures are PyTorch's; the extensions are ``padding`` forms
 (pairs, ``'same'`` at any stride, ``'full'``), ``padding_mode='symmetric'`` and
 an untied bias (``bias='untied'`` with ``input_size``: one bias per output unit,
 seed 001) and ``algorithm='auto' | 'im2col' | 'fft'`` (how to compute it). The repr
-uses the notes' notation, ``[128 | 3x3 s 2]``.
+uses the notes' notation, ``[128 | 3x3 s 2]``. ``net_input='product'`` makes the bias
+multiply the convolution's output instead of adding to it (seed 001, E8.9).
 
 Example:
     >>> import numpy as np, convnet.nn as nn
@@ -39,8 +40,12 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias=True, padding_mode: str = "zeros",
-                 input_size=None, dtype=np.float32, rng=None, algorithm: str = "auto"):
+                 input_size=None, dtype=np.float32, rng=None, algorithm: str = "auto",
+                 net_input: str = "sum"):
         super().__init__()
+        if net_input not in ("sum", "product"):
+            raise ValueError(f"net_input: expected 'sum' or 'product', got {net_input!r}")
+        self.net_input = net_input
         self.algorithm = check_algorithm(algorithm)
         dims = self.spatial_dims
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -86,6 +91,8 @@ class _ConvNd(Module):
     def reset_parameters(self, rng=None) -> None:
         """PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
         init.default_conv_linear_(self.weight, self.bias, rng=rng)
+        if self.net_input == "product" and self.bias is not None:
+            self.bias.data[...] = 1  # a product bias starts as the identity
 
     @property
     def bias_kind(self) -> str:
@@ -95,8 +102,12 @@ class _ConvNd(Module):
 
     def forward(self, x):
         conv = (None, F.conv1d, F.conv2d, F.conv3d)[self.spatial_dims]
-        return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                    self.groups, padding_mode=self.padding_mode, algorithm=self.algorithm)
+        bias = self.bias if self.net_input == "sum" else None
+        output = conv(x, self.weight, bias, self.stride, self.padding, self.dilation,
+                      self.groups, padding_mode=self.padding_mode, algorithm=self.algorithm)
+        if self.net_input == "product" and self.bias is not None:
+            output = F.product_net_input(output, self.bias)
+        return output
 
     def extra_repr(self) -> str:
         parts = [notation(self.out_channels, self.kernel_size, self.stride),
@@ -115,6 +126,8 @@ class _ConvNd(Module):
             parts.append("bias='untied'")
         if self.algorithm != "auto":
             parts.append(f"algorithm={self.algorithm!r}")
+        if self.net_input != "sum":
+            parts.append(f"net_input={self.net_input!r}")
         return ", ".join(parts)
 
 
@@ -143,6 +156,9 @@ class Conv2d(_ConvNd):
         rng: Generator or seed for the initial weights (default: the library's).
         algorithm: 'auto' (default), 'im2col' or 'fft': how the convolution is computed
             (see :func:`convnet.functional.conv2d`).
+        net_input: 'sum' (default, ``n = z + b``) or 'product' (``n = b * z``, seed 001
+            E8.9; see :func:`convnet.functional.product_net_input`); a product bias
+            starts at 1.
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out), with
     H_out = (H + top + bottom - dilation * (k - 1) - 1) // stride + 1.
