@@ -65,3 +65,17 @@ def test_inside_a_network(tmp_path):
     run_example("inside_a_network.py", "--quick", "--out", tmp_path, cwd=tmp_path)
     assert pngs(tmp_path) == ["feature_maps_0.png", "feature_maps_1.png", "feature_maps_3.png",
                               "filters.png", "saliency.png"]
+
+
+def test_exercises_of_seed001(tmp_path):
+    out = run_example("exercises_seed001.py", cwd=tmp_path)
+    assert "E8.2 2x2 max pooling of it" in out and "P8.4 dw" in out
+    differences = [float(line.rsplit(" ", 1)[-1]) for line in out.splitlines()
+                   if "largest difference to finite differences" in line]
+    assert differences and max(differences) < 1e-6
+
+
+def test_features_vs_cnn_on_digits(tmp_path):
+    out = run_example("features_vs_cnn.py", cwd=tmp_path)
+    rows = [line for line in out.splitlines() if line.strip().endswith(" s")]
+    assert len(rows) == 5 and "CNN digits-cnn" in rows[-1]
