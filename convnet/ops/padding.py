@@ -54,10 +54,24 @@ def pad(x: np.ndarray, pairs: Pairs, mode: str = "zeros", value: float = 0.0) ->
     leading = x.ndim - len(pairs)
     if mode == "zeros":
         shape = x.shape[:leading] + tuple(n + b + a for n, (b, a) in zip(x.shape[leading:], pairs))
-        out = np.full(shape, value, dtype=x.dtype)
+        out = np.empty(shape, dtype=x.dtype)
+        fill_border(out, pairs, value)
         out[interior(x.shape, pairs)] = x
         return out
     return np.pad(x, ((0, 0),) * leading + tuple(pairs), mode=_NUMPY_MODE[mode])
+
+
+def fill_border(out: np.ndarray, pairs: Pairs, value: float = 0.0) -> None:
+    """Write ``value`` into the border that ``pairs`` add to the trailing dims of ``out`` (any
+    memory layout): the constant padding, for a caller that fills the interior itself."""
+    leading = out.ndim - len(pairs)
+    for dim, (before, after) in enumerate(pairs):
+        size = out.shape[leading + dim]
+        edges = [slice(None)] * out.ndim
+        edges[leading + dim] = slice(0, before)
+        out[tuple(edges)] = value
+        edges[leading + dim] = slice(size - after, size)
+        out[tuple(edges)] = value
 
 
 def interior(in_shape: tuple[int, ...], pairs: Pairs) -> tuple[slice, ...]:

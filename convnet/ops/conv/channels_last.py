@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..padding import pad, pad_backward
+from ..padding import fill_border, pad, pad_backward
 from . import kernels
 from .bias import add_bias, bias_gradient
 
@@ -104,13 +104,8 @@ def padded_channels_last(x: np.ndarray, spec) -> np.ndarray:
     if spec.padding_mode != "zeros":
         return channels_last(pad(x, spec.padding, spec.padding_mode)).reshape(shape)
     image = np.empty(shape[:1] + tuple(padded) + (c,), dtype=x.dtype)
+    fill_border(np.moveaxis(image, -1, 1), spec.padding)  # the zero border, any layout
     inner = tuple(slice(b, b + size) for size, (b, _) in zip(x.shape[2:], spec.padding))
-    for dim, (size, (b, a)) in enumerate(zip(x.shape[2:], spec.padding)):  # the border
-        edges = [slice(None)] * image.ndim
-        edges[1 + dim] = slice(0, b)
-        image[tuple(edges)] = 0
-        edges[1 + dim] = slice(b + size, b + size + a)
-        image[tuple(edges)] = 0
     channels_last(x, out=image[(slice(None),) + inner])
     return image.reshape(shape)
 
