@@ -31,6 +31,22 @@ import numpy as np
 DEFAULT_DTYPE = np.float32
 
 _grad_enabled = True
+_end_of_backward: list[Callable[[], None]] = []
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` once, when the next :meth:`Tensor.backward` has accumulated every
+    gradient (as torch's ``queue_callback``): how data-parallel training averages the
+    gradients of a step across processes.
+
+    Example:
+        >>> import convnet
+        >>> w = convnet.tensor([2.0], requires_grad=True)
+        >>> queue_callback(lambda: print('gradients ready:', w.grad))
+        >>> (w * w).sum().backward()
+        gradients ready: [4.]
+    """
+    _end_of_backward.append(callback)
 
 
 @contextlib.contextmanager
@@ -188,6 +204,8 @@ class Tensor:
                     continue
                 key = id(parent)
                 grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+        while _end_of_backward:
+            _end_of_backward.pop(0)()
 
     # comparisons give plain boolean arrays: they have no gradient
     def __lt__(self, other):

@@ -31,10 +31,12 @@ Example:
 from __future__ import annotations
 
 from .augment import Augment, random_crop, random_hflip
+from .distributed_sampler import DistributedSampler
 from .download import DatasetError, DatasetWarning
 from .loader import DataLoader, Dataset, channel_stats, random_split
 
 __all__ = ["load_dataset", "Dataset", "DataLoader", "random_split", "channel_stats", "Augment",
+           "DistributedSampler",
            "random_crop", "random_hflip", "DatasetError", "DatasetWarning", "DATASETS"]
 
 DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "kmnist", "cifar10", "folder:PATH")

@@ -23,6 +23,7 @@ from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Adap
                    LPPool1d, LPPool2d, LPPool3d, MaxPool1d, MaxPool2d, MaxPool3d, Maxout)
 from .regularization import BatchNorm1d, BatchNorm2d, Dropout, Upsample
 from .weighted_pool import ScaledTanh, WeightedSumPool2d
+from . import parallel  # noqa: E402  (DistributedDataParallel; MPI is loaded only when used)
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList",
