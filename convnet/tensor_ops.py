@@ -25,6 +25,21 @@ def _data(value) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else as_array(value)
 
 
+def _operands(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """Both operands as arrays; a Python number takes the other operand's floating dtype,
+    so ``float64_tensor * 0.1`` computes with the double 0.1, not its float32 rounding."""
+    x, y = _data(a), _data(b)
+    if _is_number(b) and np.issubdtype(x.dtype, np.floating):
+        y = np.asarray(b, dtype=x.dtype)
+    elif _is_number(a) and np.issubdtype(y.dtype, np.floating):
+        x = np.asarray(a, dtype=y.dtype)
+    return x, y
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes that broadcasting added or stretched to reach it from ``shape``."""
     if grad.shape == shape:
@@ -48,23 +63,23 @@ def _expand_reduced(grad: np.ndarray, dims: tuple[int, ...], keepdim: bool) -> n
 
 # ------------------------------------------------------------------ arithmetic
 def add(a, b) -> Tensor:
-    x, y = _data(a), _data(b)
+    x, y = _operands(a, b)
     return record(x + y, (a, b), lambda g: (unbroadcast(g, x.shape), unbroadcast(g, y.shape)))
 
 
 def sub(a, b) -> Tensor:
-    x, y = _data(a), _data(b)
+    x, y = _operands(a, b)
     return record(x - y, (a, b), lambda g: (unbroadcast(g, x.shape), unbroadcast(-g, y.shape)))
 
 
 def mul(a, b) -> Tensor:
-    x, y = _data(a), _data(b)
+    x, y = _operands(a, b)
     return record(x * y, (a, b),
                   lambda g: (unbroadcast(g * y, x.shape), unbroadcast(g * x, y.shape)))
 
 
 def div(a, b) -> Tensor:
-    x, y = _data(a), _data(b)
+    x, y = _operands(a, b)
     out = x / y
     return record(out, (a, b),
                   lambda g: (unbroadcast(g / y, x.shape), unbroadcast(-g * out / y, y.shape)))

@@ -109,6 +109,12 @@ class Trainer:
         if process_settings:
             from . import process_settings as settings
             settings.apply()
+        from . import distributed
+        # data-parallel: every rank trains, metrics are summed over ranks, rank 0 logs and saves
+        self.world = distributed.get_world_size() if distributed.is_initialized() else 1
+        self.rank = distributed.get_rank() if distributed.is_initialized() else 0
+        if self.rank != 0:
+            progress, log = False, (lambda message: None)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.train_loader, self.val_loader = train_loader, val_loader
         self.loss_fn, self.run_dir, self.patience = loss_fn, run_dir, patience
@@ -135,6 +141,9 @@ class Trainer:
                 logits = self.model(Tensor(images))
                 loss = self.loss_fn(logits, labels)
                 value = float(loss.item())
+                if self.world > 1:  # every rank decides on the same (global) value
+                    value = self._summed([value * len(labels), len(labels)])
+                    value = value[0] / value[1]
                 if not math.isfinite(value):
                     raise TrainingDiverged(f"the loss became {value} at epoch {self.epoch + 1}, "
                                            f"batch {batch + 1}; {self._kept()}; try a lower "
@@ -154,7 +163,16 @@ class Trainer:
                                     acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}")
         if hasattr(batches, "close"):
             batches.close()
+        if self.world > 1:
+            total_loss, correct, seen = self._summed([total_loss, correct, seen])
         return total_loss / max(seen, 1), correct / max(seen, 1)
+
+    def _summed(self, values) -> list[float]:
+        """``values`` summed over every rank of a data-parallel run."""
+        from . import distributed
+        array = np.array(values, dtype=np.float64)
+        distributed.all_reduce(array)
+        return array.tolist()
 
     def evaluate(self, loader) -> Metrics:
         """Loss, accuracy, confusion matrix and per-class accuracy over ``loader`` (eval mode)."""
@@ -163,6 +181,8 @@ class Trainer:
         truths, predictions = [], []
         with no_grad():
             for images, labels in loader:
+                if len(labels) == 0:  # a rank's empty share of a short last batch
+                    continue
                 logits = self.model(Tensor(images))
                 total_loss += float(self.loss_fn(logits, labels).item()) * len(labels)
                 seen += len(labels)
@@ -173,9 +193,14 @@ class Trainer:
         classes = self.num_classes or int(max(truth.max(initial=-1), predicted.max(initial=-1)) + 1)
         confusion = np.zeros((classes, classes), dtype=np.int64)
         np.add.at(confusion, (truth, predicted), 1)
+        if self.world > 1:  # each rank saw its own shard: the whole split is the sum
+            from . import distributed
+            distributed.all_reduce(confusion)
+            total_loss, seen = self._summed([total_loss, seen])
+            seen = int(seen)
         per_class = (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist()
-        return Metrics(total_loss / max(seen, 1), float((truth == predicted).mean()) if seen else 0.0,
-                       confusion, per_class, seen)
+        return Metrics(total_loss / max(seen, 1),
+                       float(np.trace(confusion) / seen) if seen else 0.0, confusion, per_class, seen)
 
     # ---------------------------------------------------------------- the run
     def fit(self, epochs: int, resume: bool = False) -> dict:
@@ -260,7 +285,7 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> None:
-        if not self.run_dir:
+        if not self.run_dir or self.rank != 0:  # the replicas are identical: rank 0 writes
             return
         from .io import save_state
         os.makedirs(self.run_dir, exist_ok=True)

@@ -2,6 +2,7 @@
 CI a test skipped for a missing module fails (tests/strict_oracles.py)."""
 
 pytest_plugins = ["strict_oracles"]
+collect_ignore = ["mpi_scripts"]  # programs that tests/test_distributed.py runs under mpiexec
 
 try:
     import torch

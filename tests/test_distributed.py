@@ -37,12 +37,13 @@ def mpiexec() -> str:
     return found
 
 
-def launch(ranks: int, script: str, *args, timeout: float = 120):
+def launch(ranks: int, script: str, *args, timeout: float = 120, module: bool = False):
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")])}
+    target = ["-m", script] if module else [os.path.join(SCRIPTS, script)]
     command = [mpiexec(), "--map-by", ":OVERSUBSCRIBE", "-n", str(ranks), sys.executable,
-               os.path.join(SCRIPTS, script), *map(str, args)]
+               *target, *map(str, args)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -64,6 +65,14 @@ def test_n_ranks_take_the_step_of_one_process(tmp_path, ranks, optimizer, drop_l
         np.testing.assert_array_equal(coverage, np.ones(count))        # every index once
 
 
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_sync_batch_norm_over_shards_is_batch_norm_over_the_batch(tmp_path, ranks):
+    result = launch(ranks, "sync_bn.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    differences = json.loads((tmp_path / "sync_bn.json").read_text())
+    assert max(differences.values()) < 1e-10, differences
+
+
 def test_a_failing_rank_stops_every_rank(tmp_path):
     started = time.monotonic()
     result = launch(3, "failing_rank.py", timeout=60)
@@ -71,6 +80,29 @@ def test_a_failing_rank_stops_every_rank(tmp_path):
     assert time.monotonic() - started < 30
     assert "rank 1 fails on purpose" in result.stderr
     assert "aborting all 3 processes" in result.stderr
+
+
+def test_the_train_command_under_mpiexec_and_its_resume(tmp_path):
+    common = ["train", "--dataset", "digits", "--limit", "300", "--no-plots", "--no-progress",
+              "--runs-dir", tmp_path, "--name", "dp", "--batch-size", "32"]
+    result = launch(2, "convnet", *common, "--epochs", "2", module=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("2 processes (MPI), global batch 32 = 2 x 16") == 1
+    assert result.stdout.count("test accuracy") == 1                      # rank 0 alone prints
+    assert sorted(os.listdir(tmp_path / "dp")) == ["checkpoint.safetensors", "metrics.json",
+                                                   "model.safetensors"]
+    metrics = json.loads((tmp_path / "dp" / "metrics.json").read_text())
+    assert metrics["test"]["count"] == 360                                # every test image once
+    result = launch(2, "convnet", *common, "--epochs", "3", "--resume", module=True)
+    assert result.returncode == 0, result.stderr
+    assert "resumed from" in result.stdout and "after 3 epochs" in result.stdout
+
+
+def test_an_uneven_global_batch_is_refused_by_every_rank(tmp_path):
+    result = launch(3, "convnet", "train", "--batch-size", "32", "--runs-dir", tmp_path,
+                    module=True, timeout=60)
+    assert result.returncode != 0
+    assert "cannot be split evenly over 3 processes" in result.stderr
 
 
 # ----------------------------------------------------------------------------- no launcher

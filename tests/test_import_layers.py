@@ -1,7 +1,7 @@
 """The house's import rules, read from the source: core never imports application, and no
 two modules import each other (directly or through others), late imports included.
 
-core = tensor/autograd, ops, functional, nn, optim (and random, process_settings, the small
+core = tensor/autograd, ops, functional, nn, optim, distributed (and random, process_settings, the small
 modules they need); application = everything else (data, io, train, models, summary, viz,
 filters, cli, designed, ...). The package ``__init__`` files that gather names are exempt as
 importers (``convnet/__init__.py`` imports every layer on purpose).
@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "convnet")
 CORE = ("convnet.tensor", "convnet.tensor_ops", "convnet.ops", "convnet.functional", "convnet.nn",
-        "convnet.optim", "convnet.random", "convnet.process_settings")
+        "convnet.optim", "convnet.random", "convnet.process_settings", "convnet.distributed")
 
 
 def module_files() -> dict[str, str]:

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from . import data_parallel
 from .train_checks import (check_arguments, check_training_data, remove_stale_temporaries,
                            run_settings)
 
@@ -84,6 +85,17 @@ def _parameter_groups(model, weight_decay: float):
 
 
 def run(args) -> int:
+    rank, world = data_parallel.start()
+    try:
+        with data_parallel.quiet_unless_rank_zero(rank):
+            return _run(args, rank, world)
+    except BaseException as error:
+        if world > 1:
+            data_parallel.report_and_abort(error, rank, world)
+        raise
+
+
+def _run(args, rank: int, world: int) -> int:
     import convnet
     from .. import optim
     from ..data import DataLoader, load_dataset, random_split
@@ -103,6 +115,7 @@ def run(args) -> int:
     if not 0 <= args.val_split < 1:
         raise ValueError(f"--val-split: expected a fraction in [0, 1), got {args.val_split}")
     check_arguments(args)
+    data_parallel.check_batch(batch_size, world)
 
     convnet.manual_seed(args.seed)
     full_train = load_dataset(args.dataset, "train", data_dir=args.data_dir)
@@ -123,11 +136,14 @@ def run(args) -> int:
     if args.augment:
         from ..data import Augment
         augment = Augment(crop_padding=2, hflip=args.hflip or key == "cifar10")
+    shard = (rank, world) if world > 1 else None  # each process takes its part of every batch
     train_loader = DataLoader(train, batch_size, shuffle=True, rng=args.seed, normalize=True,
-                              augment=augment)
+                              augment=augment, shard=shard,
+                              drop_last=data_parallel.drops_short_last_batch(len(train),
+                                                                             batch_size, world))
     normalize = (train_loader.mean, train_loader.std)
-    val_loader = DataLoader(val, 256, normalize=normalize) if val is not None else None
-    test_loader = DataLoader(test, 256, normalize=normalize) if test is not None else None
+    val_loader = DataLoader(val, 256, normalize=normalize, shard=shard) if val is not None else None
+    test_loader = DataLoader(test, 256, normalize=normalize, shard=shard) if test is not None else None
 
     classes = list(full_train.classes)
     if args.model is not None and args.model not in MODELS:
@@ -136,10 +152,14 @@ def run(args) -> int:
     arch = next(choice for choice in (args.arch, args.model, defaults["model"]) if choice is not None)
     arch = arch.replace("{classes}", str(len(classes)))
     model = build_model(arch, full_train.image_shape, len(classes), rng=args.seed)
+    replica = model
+    if world > 1:  # gradients averaged over the processes after each backward pass
+        from ..nn.parallel import DistributedDataParallel
+        replica = DistributedDataParallel(model)
     if args.optimizer == "adam":
-        optimizer = optim.Adam(_parameter_groups(model, args.weight_decay), lr=lr)
+        optimizer = optim.Adam(_parameter_groups(replica, args.weight_decay), lr=lr)
     else:
-        optimizer = optim.SGD(_parameter_groups(model, args.weight_decay), lr=lr,
+        optimizer = optim.SGD(_parameter_groups(replica, args.weight_decay), lr=lr,
                               momentum=args.momentum)
     make_scheduler = {
         "cosine": lambda: optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs),
@@ -151,6 +171,9 @@ def run(args) -> int:
     os.makedirs(run_dir, exist_ok=True)
     for path in remove_stale_temporaries(run_dir):
         print(f"removed {path}, left by an interrupted write")
+    if world > 1:
+        print(f"convnet train: {world} processes (MPI), global batch {batch_size} = {world} x "
+              f"{batch_size // world}; rank 0 prints and writes the run folder")
     print(f"convnet train: {full_train.name} ({len(train)} train, "
           f"{0 if val is None else len(val)} validation, {0 if test is None else len(test)} "
           f"test images of {'x'.join(map(str, full_train.image_shape))}, {len(classes)} classes)")
@@ -162,7 +185,7 @@ def run(args) -> int:
         "dataset": dataset_spec(args.dataset, full_train.name), "classes": classes,
         "input_shape": list(full_train.image_shape),
         "normalize": {"mean": normalize[0].tolist(), "std": normalize[1].tolist()}, "arch": arch}
-    trainer = Trainer(model, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
+    trainer = Trainer(replica, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
                       patience=args.patience, progress=not args.no_progress,
                       num_classes=len(classes), config=run_settings(args, arch, lr, batch_size))
     if args.resume:
@@ -183,7 +206,7 @@ def run(args) -> int:
     try:
         history = trainer.fit(epochs)
     except TrainingDiverged as error:
-        if _keep_last_good_model(trainer, run_dir, model_metadata):
+        if rank == 0 and _keep_last_good_model(trainer, run_dir, model_metadata):
             raise TrainingDiverged(f"{error}; {run_dir}/model.safetensors holds its weights") from None
         raise
     seconds = time.perf_counter() - started
@@ -195,9 +218,11 @@ def run(args) -> int:
         metrics = trainer.evaluate(test_loader)
         results["test"] = {**metrics.to_dict(classes), "split": test_name}
     model_path = os.path.join(run_dir, "model.safetensors")
-    save(model, model_path, metadata=model_metadata)
-    write_metrics(os.path.join(run_dir, "metrics.json"), results)
-    pictures = [] if args.no_plots else _pictures(run_dir, model, history, results, classes)
+    pictures = []
+    if rank == 0:  # the replicas are identical: one writes
+        save(model, model_path, metadata=model_metadata)
+        write_metrics(os.path.join(run_dir, "metrics.json"), results)
+        pictures = [] if args.no_plots else _pictures(run_dir, model, history, results, classes)
 
     print()
     if "test" in results:
@@ -233,8 +258,9 @@ def _keep_last_good_model(trainer, run_dir: str, metadata: dict) -> bool:
     from ..io import load_state, save
     if not trainer.epoch or not trainer.checkpoint_path or not os.path.exists(trainer.checkpoint_path):
         return False
-    trainer.model.load_state_dict(load_state(trainer.checkpoint_path)["model"])
-    save(trainer.model, os.path.join(run_dir, "model.safetensors"), metadata=metadata)
+    model = getattr(trainer.model, "module", trainer.model)  # the replica inside a data-parallel run
+    model.load_state_dict(load_state(trainer.checkpoint_path)["model"])
+    save(model, os.path.join(run_dir, "model.safetensors"), metadata=metadata)
     return True
 
 

@@ -139,6 +139,9 @@ class DataLoader:
             Channels with std 0 are divided by 1.
         augment: a callable ``(images, rng) -> images``, e.g. :class:`~convnet.data.Augment`;
             it sees images in [0, 1], before normalisation.
+        shard: ``(rank, world_size)`` for data-parallel runs: every process walks the same
+            order of (global) batches and yields its part ``batch[rank::world_size]``, so
+            the processes together see each batch once and the whole epoch exactly once.
 
     Each epoch draws one key from ``rng``; the epoch's order and every batch's augmentation
     come from generators seeded with that key (and the batch number), so a batch does not
@@ -162,7 +165,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
-                 rng=None, normalize=None, augment=None):
+                 rng=None, normalize=None, augment=None, shard=None):
         if not isinstance(dataset, Dataset):
             if not (isinstance(dataset, (tuple, list)) and len(dataset) == 2):
                 raise TypeError(f"dataset: expected a Dataset or an (images, labels) pair, got "
@@ -176,6 +179,11 @@ class DataLoader:
             rng = np.random.default_rng(int(_random.default_rng().integers(2**63 - 1)))
         self.rng = _random.resolve_rng(rng)
         self.mean, self.std = self._normalization(normalize)
+        if shard is not None and not (isinstance(shard, tuple) and len(shard) == 2
+                                      and 0 <= shard[0] < shard[1]):
+            raise ValueError(f"shard: expected (rank, world_size) with 0 <= rank < world_size, "
+                             f"got {shard!r}")
+        self.shard = shard
         self._epoch, self._batch, self._epoch_key = 0, 0, None
 
     def _normalization(self, normalize):
@@ -213,9 +221,12 @@ class DataLoader:
         order = np.random.default_rng([key, 0]).permutation(count) if self.shuffle else np.arange(count)
         for batch in range(self._batch, num_batches):
             indices = order[batch * self.batch_size:(batch + 1) * self.batch_size]
+            if self.shard is not None:
+                indices = indices[self.shard[0]::self.shard[1]]
             images, labels = self.dataset.images[indices], self.dataset.labels[indices]
             if self.augment is not None:
-                images = self.augment(images, np.random.default_rng([key, 1, batch]))
+                stream = [key, 1, batch] + ([self.shard[0]] if self.shard else [])  # per rank
+                images = self.augment(images, np.random.default_rng(stream))
             if self.mean is not None:
                 images = (images - self.mean.astype(images.dtype)[:, None, None]) \
                     / self.std.astype(images.dtype)[:, None, None]

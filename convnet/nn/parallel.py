@@ -52,6 +52,14 @@ class DistributedDataParallel(Module):
                 array[...] = contiguous
         self._pending = False
 
+    def state_dict(self, *args, **kwargs):
+        """The wrapped module's state_dict (no ``module.`` prefix): checkpoints are the same
+        with or without data parallelism, and load into either."""
+        return self.module.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, *args, **kwargs):
+        return self.module.load_state_dict(*args, **kwargs)
+
     def forward(self, *args, **kwargs):
         output = self.module(*args, **kwargs)
         if is_grad_enabled() and self.training and not self._pending:
