@@ -98,6 +98,16 @@ def test_the_train_command_under_mpiexec_and_its_resume(tmp_path):
     assert "resumed from" in result.stdout and "after 3 epochs" in result.stdout
 
 
+def test_sync_bn_flag_trains_a_model_with_batch_norm(tmp_path):
+    result = launch(2, "convnet", "train", "--dataset", "digits", "--limit", "200", "--epochs",
+                    "1", "--arch", "[8|3x3] bn relu gap fc{classes}", "--sync-bn", "--no-plots",
+                    "--no-progress", "--runs-dir", tmp_path, "--name", "bn", module=True)
+    assert result.returncode == 0, result.stderr
+    from convnet.io import load
+    model = load(str(tmp_path / "bn" / "model.safetensors"))
+    assert type(model[1]).__name__ == "SyncBatchNorm"
+
+
 def test_an_uneven_global_batch_is_refused_by_every_rank(tmp_path):
     result = launch(3, "convnet", "train", "--batch-size", "32", "--runs-dir", tmp_path,
                     module=True, timeout=60)

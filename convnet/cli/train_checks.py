@@ -17,7 +17,7 @@ import numpy as np
 
 # settings that decide the weights of a run; --epochs and --patience may change on resume
 RUN_SETTINGS = ("dataset", "arch", "optimizer", "lr", "momentum", "weight_decay", "schedule",
-                "batch_size", "val_split", "limit", "seed", "augment", "hflip")
+                "batch_size", "val_split", "limit", "seed", "augment", "hflip", "sync_bn")
 
 
 def check_arguments(args) -> None:
@@ -47,7 +47,8 @@ def run_settings(args, arch: str, lr: float, batch_size: int) -> dict:
               "momentum": args.momentum if args.optimizer == "sgd" else None,
               "weight_decay": args.weight_decay, "schedule": args.schedule,
               "batch_size": batch_size, "val_split": args.val_split, "limit": args.limit,
-              "seed": args.seed, "augment": args.augment, "hflip": args.hflip}
+              "seed": args.seed, "augment": args.augment, "hflip": args.hflip,
+              "sync_bn": args.sync_bn}
     return {key: values[key] for key in RUN_SETTINGS}
 
 

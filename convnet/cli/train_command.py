@@ -68,6 +68,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--name", help="run folder name (default: the dataset's name)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in the run folder from its last checkpoint")
+    parser.add_argument("--sync-bn", action="store_true",
+                        help="under mpiexec: batch-norm statistics over every process "
+                             "(default: each process's own part of the batch, as PyTorch)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG pictures")
     parser.set_defaults(run=run)
@@ -154,7 +157,10 @@ def _run(args, rank: int, world: int) -> int:
     model = build_model(arch, full_train.image_shape, len(classes), rng=args.seed)
     replica = model
     if world > 1:  # gradients averaged over the processes after each backward pass
+        from ..nn import SyncBatchNorm
         from ..nn.parallel import DistributedDataParallel
+        if args.sync_bn:
+            model = SyncBatchNorm.convert_sync_batchnorm(model)
         replica = DistributedDataParallel(model)
     if args.optimizer == "adam":
         optimizer = optim.Adam(_parameter_groups(replica, args.weight_decay), lr=lr)
