@@ -34,11 +34,12 @@ from .local import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
-from . import lecun_tanh, net_input, weighted_pool
+from . import lecun_tanh, net_input, segmentation, weighted_pool
 from .net_input import *  # noqa: F401,F403
 from .lecun_tanh import *  # noqa: F401,F403
 from .weighted_pool import *  # noqa: F401,F403
+from .segmentation import *  # noqa: F401,F403
 
 __all__ = (activation.__all__ + conv.__all__ + conv_transpose.__all__ + layers.__all__
            + local.__all__ + loss.__all__ + pool.__all__ + shape.__all__)
-__all__ += net_input.__all__ + lecun_tanh.__all__ + weighted_pool.__all__
+__all__ += net_input.__all__ + lecun_tanh.__all__ + weighted_pool.__all__ + segmentation.__all__
