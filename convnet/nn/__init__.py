@@ -25,6 +25,7 @@ from .regularization import BatchNorm1d, BatchNorm2d, Dropout, Upsample
 from .weighted_pool import ScaledTanh, WeightedSumPool2d
 from . import parallel  # noqa: E402  (DistributedDataParallel; MPI is loaded only when used)
 from .sync_batchnorm import SyncBatchNorm  # noqa: E402
+from .unet import UNet  # noqa: E402
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList",
@@ -34,5 +35,5 @@ __all__ = [
     "AdaptiveMaxPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Maxout",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Upsample",
-    "WeightedSumPool2d", "ScaledTanh", "SyncBatchNorm",
+    "WeightedSumPool2d", "ScaledTanh", "SyncBatchNorm", "UNet",
 ] + conv_transpose.__all__ + local.__all__
