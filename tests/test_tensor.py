@@ -625,12 +625,3 @@ def test_backward_frees_the_graph_and_retain_graph_keeps_it():
     with pytest.raises(RuntimeError, match="second time"):
         loss.backward()
 
-
-@pytest.mark.parametrize("op", ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
-                                "__rmul__", "__truediv__", "__rtruediv__"])
-def test_a_python_number_keeps_float64_precision_and_float32_stays_float32(op):
-    x64 = convnet.tensor(np.array([3.0, 7.0]))
-    exact = getattr(np.array([3.0, 7.0]), op)(0.1)                     # NumPy, in double
-    np.testing.assert_array_equal(getattr(x64, op)(0.1).data, exact)
-    x32 = convnet.tensor(np.array([3.0, 7.0], np.float32))
-    assert getattr(x32, op)(0.1).dtype == np.float32
