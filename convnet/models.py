@@ -66,6 +66,18 @@ MODELS = {
 }
 
 
+# per-pixel classifiers (seed 002's structured outputs): a name, then options as key=value,
+# e.g. "unet depth=4 width=32 bn=0"; built by build_segmentation_model
+SEGMENTATION_MODELS = {
+    "unet": ("UNet", {"depth": 3, "width": 16, "batch_norm": True, "up": "repeat"}),
+    "unet-transpose": ("UNet", {"depth": 3, "width": 16, "batch_norm": True, "up": "transpose"}),
+    "fcn": ("FCN", {"width": 32, "depth": 6, "dilation": 1, "batch_norm": True}),
+    "refine": ("RecurrentRefine", {"width": 32, "steps": 3, "kernel_size": 3,
+                                   "image_layers": 2}),
+}
+_OPTION_NAMES = {"bn": "batch_norm", "t": "steps"}
+
+
 class ArchError(ValueError):
     """A malformed architecture string; the message points at the bad token."""
 
@@ -94,9 +106,51 @@ def _error(arch: str, column: int, token: str, why: str) -> ArchError:
     return ArchError(f"arch: {why}, at token {token!r} (column {column + 1} of {arch!r})")
 
 
+def is_segmentation_model(arch) -> bool:
+    """True when ``arch`` names a per-pixel model of :data:`SEGMENTATION_MODELS`."""
+    return isinstance(arch, str) and arch.split()[:1] != [] and \
+        arch.split()[0].lower() in SEGMENTATION_MODELS
+
+
+def build_segmentation_model(arch: str, input_shape, num_classes: int, rng=None) -> nn.Module:
+    """A per-pixel model from ``"NAME key=value ..."`` (names in :data:`SEGMENTATION_MODELS`).
+
+    Example:
+        >>> model = build_segmentation_model("unet depth=2 width=4 up=transpose", (3, 20, 20), 5)
+        >>> type(model).__name__, model.depth, model.up_mode
+        ('UNet', 2, 'transpose')
+        >>> build_segmentation_model("fcn colour=2", (1, 8, 8), 2)
+        Traceback (most recent call last):
+        ...
+        convnet.models.ArchError: fcn colour=2: unknown option 'colour' (fcn takes width, depth, dilation, batch_norm)
+    """
+    name, *options = arch.split()
+    class_name, defaults = SEGMENTATION_MODELS[name.lower()]
+    settings = dict(defaults)
+    for option in options:
+        key, _, text = option.partition("=")
+        key = _OPTION_NAMES.get(key.lower(), key.lower())
+        if key not in defaults:
+            raise ArchError(f"{arch}: unknown option {key!r} ({name} takes "
+                            f"{', '.join(defaults)})")
+        if isinstance(defaults[key], str):
+            settings[key] = text
+            continue
+        if not re.fullmatch(r"\d{1,4}", text):
+            raise ArchError(f"{arch}: option {key} expects a whole number, got {text!r}")
+        settings[key] = bool(int(text)) if isinstance(defaults[key], bool) else int(text)
+    if num_classes is None:
+        raise ValueError(f"num_classes: model {name!r} needs the number of classes")
+    try:
+        return getattr(nn, class_name)(input_shape[0], num_classes, **settings, rng=rng)
+    except ValueError as error:
+        raise ArchError(f"{arch}: {error}") from None
+
+
 def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int | None = None,
-                rng=None) -> nn.Sequential:
-    """A :class:`convnet.nn.Sequential` from a model name or an architecture string.
+                rng=None) -> nn.Module:
+    """A :class:`convnet.nn.Sequential` from a model name or an architecture string, or a
+    per-pixel model from a name in :data:`SEGMENTATION_MODELS`.
 
     Args:
         arch: a name in :data:`MODELS` or a string in the grammar above.
@@ -104,6 +158,8 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
         num_classes: fills ``{classes}`` in named models.
         rng: Generator or seed for the initial weights.
     """
+    if is_segmentation_model(arch):
+        return build_segmentation_model(arch, input_shape, num_classes, rng)
     if arch in MODELS:
         if num_classes is None:
             raise ValueError(f"num_classes: model {arch!r} needs the number of classes")

@@ -27,6 +27,13 @@ pooling see the whole input: ``'all'``. Layers the summary does not know, and la
 fed by something other than a recorded layer's output or an equal-shaped tensor
 (assumed to be an elementwise op), get ``None`` (printed ``?``).
 
+Nearest upsampling by an integer factor ``s`` keeps the field's size and divides its jump by
+``s`` (``s`` neighbouring outputs copy one input), so the layers after it add
+``(k_eff - 1) * j / s`` on average; such a size is a mean, printed rounded up with ``~``.
+A layer fed by a concatenation (a U-Net's skip joined to the up-sampled map) takes the
+field of the last layer whose output has the same height and width: the up-sampled path,
+whose field holds the skip's.
+
 Transposed convolutions (``ConvTranspose*d``) cost ``in_elements * out_channels /
 groups * prod(kernel)`` multiply-adds (every input value times one kernel patch).
 At stride 1 output ``o`` sees the inputs ``o + before - (k_eff - 1) .. o + before``
@@ -60,7 +67,7 @@ from .nn.conv_transpose import _ConvTransposeNd
 from .nn.linear import Flatten, Identity, Linear
 from .nn.local import _UnsharedConvNd
 from .nn.pool import _AdaptivePool, _AvgPoolNd, _LPPoolNd, _MaxPoolNd, Maxout
-from .nn.regularization import _BatchNorm, Dropout
+from .nn.regularization import _BatchNorm, Dropout, Upsample
 from .ops.conv.transpose import conv_transpose_spec
 from .ops.windows import effective_kernel, resolve_padding, to_tuple
 from .tensor import no_grad, tensor
@@ -173,6 +180,9 @@ def summary(model, input_shape, dtype=np.float32) -> Summary:
             field_in = fields[id(source)]
         elif _shape(source) == _shape(last[-1][0]):
             field_in = last[-1][1]  # e.g. F.relu between layers: assumed elementwise
+        elif _shape(source) and _shape(last[-1][0]) and \
+                _shape(source)[2:] == _shape(last[-1][0])[2:] and len(_shape(source)) > 2:
+            field_in = last[-1][1]  # e.g. F.cat of a skip and the last layer's (larger) field
         else:
             field_in = None
         in_shape, out_shape = _shape(source), _shape(output)
@@ -286,6 +296,13 @@ def _next_field(module, field_in, in_shape, out_shape):
             return "all"  # global, or windows of unequal sizes: no uniform local field
         kernel = tuple(i // o for i, o in zip(in_sizes, out_sizes))
         return _window_field(field_in, kernel, kernel, (1,) * dims, ((0, 0),) * dims)
+    if isinstance(module, Upsample):
+        scales = [o / i for i, o in zip(in_shape[-dims:], out_shape[-dims:])]
+        if module.mode != "nearest" or any(scale != int(scale) for scale in scales):
+            return None
+        # output o copies input o // s: s neighbours share a field, a jump of j / s on average
+        return tuple(Field(f.size, f.jump / scale, f.start + (0.5 / scale - 0.5) * f.jump)
+                     for f, scale in zip(field_in, scales))
     if isinstance(module, _ConvTransposeNd):
         if any(s != 1 for s in module.stride):
             return None  # no uniform jump (see the module doc)
@@ -326,9 +343,11 @@ def _field_text(rf) -> tuple[str, str, str]:
         return "?", "?", "?"
     if rf == "all":
         return "all", "", ""
-    jumps = [str(f.jump) for f in rf]
+    jumps = [f"{f.jump:g}" for f in rf]
     starts = [f"{f.start:g}" for f in rf]
-    return ("x".join(str(f.size) for f in rf),
+    # after nearest upsampling the jump is fractional: the size is a mean, shown rounded up
+    return ("x".join(str(int(f.size)) if float(f.size).is_integer() else f"~{math.ceil(f.size)}"
+                     for f in rf),
             jumps[0] if len(set(jumps)) == 1 else "x".join(jumps),
             starts[0] if len(set(starts)) == 1 else ", ".join(starts))
 

@@ -48,19 +48,46 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class Metrics:
-    """Classification metrics over one pass of a loader."""
+    """Metrics over one pass of a loader: of images, or of pixels for segmentation.
+
+    For segmentation ``accuracy`` is the pixel accuracy, ``confusion`` counts pixels (the
+    ignore label left out) and ``mean_iou`` is the mean IoU of that one matrix over the
+    classes present (:mod:`convnet.segmentation_metrics`); ``per_image_mean_iou`` is the
+    other number often reported under that name.
+    """
 
     loss: float
     accuracy: float
     confusion: np.ndarray                  # (classes, classes): rows true, columns predicted
     per_class_accuracy: list[float] = field(default_factory=list)
     count: int = 0
+    mean_iou: float | None = None          # segmentation only
+    per_image_mean_iou: float | None = None
+    iou_per_class: list = field(default_factory=list)
+
+    @property
+    def segmentation(self) -> bool:
+        return self.mean_iou is not None
+
+    def collapsed(self) -> int | None:
+        """The one class predicted everywhere while the truth holds several, else None."""
+        predicted = np.flatnonzero(self.confusion.sum(axis=0))
+        present = np.flatnonzero(self.confusion.sum(axis=1))
+        return int(predicted[0]) if len(predicted) == 1 and len(present) > 1 else None
 
     def to_dict(self, classes=None) -> dict:
         names = classes or [str(i) for i in range(len(self.per_class_accuracy))]
-        return {"loss": self.loss, "accuracy": self.accuracy, "count": self.count,
-                "per_class_accuracy": dict(zip(map(str, names), self.per_class_accuracy)),
-                "confusion_matrix": self.confusion.tolist()}
+        result = {"loss": self.loss, "accuracy": self.accuracy, "count": self.count,
+                  "per_class_accuracy": dict(zip(map(str, names), self.per_class_accuracy)),
+                  "confusion_matrix": self.confusion.tolist()}
+        if self.segmentation:
+            result.update(
+                pixel_accuracy=self.accuracy, mean_iou=self.mean_iou,
+                per_image_mean_iou=self.per_image_mean_iou,
+                iou_per_class={str(name): None if math.isnan(value) else value
+                               for name, value in zip(names, self.iou_per_class)},
+                pixels=int(self.confusion.sum()))
+        return result
 
 
 def _progress(iterable, total: int, description: str, enabled: bool):
@@ -84,7 +111,8 @@ class Trainer:
             for exact resume (``convnet.data.DataLoader``).
         val_loader: evaluated after every epoch (optional).
         scheduler: a learning-rate scheduler stepped once per epoch (optional).
-        loss_fn: ``loss_fn(logits, labels) -> Tensor`` (default cross-entropy).
+        loss_fn: ``loss_fn(logits, labels) -> Tensor`` (default cross-entropy; for masks
+            (N, H, W), per pixel, with ``ignore_index`` left out).
         run_dir: where ``checkpoint.safetensors`` is written each epoch (optional).
         patience: stop after this many epochs without a better validation loss.
         progress: show a progress bar (tqdm) with loss and images/s.
@@ -97,15 +125,20 @@ class Trainer:
         explode_factor: an epoch whose mean training loss exceeds this many times the
             loss of the first batch is an exploding run: a warning, and with ``patience``
             a stop (:class:`TrainingDiverged`) that keeps the last good checkpoint.
+        ignore_index: the unlabelled value of segmentation masks (255); labels of shape (N,)
+            are classes and have none.
+
+    Labels of shape (N, H, W) make it a segmentation run: accuracies count pixels and the
+    evaluation adds mean IoU (``val_mean_iou`` in the history).
     """
 
     checkpoint_name = "checkpoint.safetensors"
 
     def __init__(self, model, optimizer, train_loader, val_loader=None, scheduler=None,
-                 loss_fn=F.cross_entropy, run_dir: str | None = None, patience: int | None = None,
+                 loss_fn=None, run_dir: str | None = None, patience: int | None = None,
                  progress: bool = True, num_classes: int | None = None, log=print,
                  config: dict | None = None, explode_factor: float = 10.0,
-                 process_settings: bool = True):
+                 process_settings: bool = True, ignore_index: int = 255):
         if process_settings:
             from . import process_settings as settings
             settings.apply()
@@ -117,21 +150,39 @@ class Trainer:
             progress, log = False, (lambda message: None)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.train_loader, self.val_loader = train_loader, val_loader
-        self.loss_fn, self.run_dir, self.patience = loss_fn, run_dir, patience
+        self.loss_fn = loss_fn if loss_fn is not None else self._default_loss
+        self.run_dir, self.patience, self.ignore_index = run_dir, patience, int(ignore_index)
         self.progress, self.num_classes, self.log = progress, num_classes, log
         self.history: dict[str, list] = {"train_loss": [], "train_accuracy": [], "val_loss": [],
-                                         "val_accuracy": [], "lr": [], "epoch_seconds": []}
+                                         "val_accuracy": [], "val_mean_iou": [], "lr": [],
+                                         "epoch_seconds": []}
         self.config, self.explode_factor = dict(config or {}), explode_factor
         self.first_loss: float | None = None  # the loss of the very first batch of the run
         self.epoch = 0
         self.best_val_loss = math.inf
         self.epochs_without_improvement = 0
 
+    def _default_loss(self, logits, labels):
+        """Cross-entropy; per pixel, without the ignore label, for masks."""
+        labels = np.asarray(labels)
+        if labels.ndim > 1:
+            return F.cross_entropy(logits, labels, ignore_index=self.ignore_index)
+        return F.cross_entropy(logits, labels)
+
+    def _correct(self, logits, labels) -> tuple[int, int]:
+        """(right predictions, counted predictions): images, or labelled pixels for masks."""
+        predicted = logits.data.argmax(axis=1)
+        labels = np.asarray(labels)
+        if labels.ndim == 1:
+            return int((predicted == labels).sum()), len(labels)
+        labelled = labels != self.ignore_index
+        return int(((predicted == labels) & labelled).sum()), int(labelled.sum())
+
     # ---------------------------------------------------------------- one epoch
     def train_epoch(self) -> tuple[float, float]:
         """One pass over the training loader; returns (mean loss, accuracy)."""
         self.model.train()
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss, correct, seen, counted = 0.0, 0, 0, 0
         started = time.perf_counter()
         batches = _progress(self.train_loader, len(self.train_loader),
                             f"epoch {self.epoch + 1}", self.progress)
@@ -155,17 +206,17 @@ class Trainer:
                 self.optimizer.step()
             count = len(labels)
             total_loss += value * count
-            correct += int((logits.data.argmax(axis=1) == labels).sum())
-            seen += count
+            right, predictions = self._correct(logits, labels)
+            correct, counted, seen = correct + right, counted + predictions, seen + count
             if hasattr(batches, "set_postfix"):
                 rate = seen / max(time.perf_counter() - started, 1e-9)
                 batches.set_postfix(refresh=False, loss=f"{total_loss / seen:.4f}",
-                                    acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}")
+                                    acc=f"{correct / max(counted, 1):.3f}", img_s=f"{rate:.0f}")
         if hasattr(batches, "close"):
             batches.close()
         if self.world > 1:
-            total_loss, correct, seen = self._summed([total_loss, correct, seen])
-        return total_loss / max(seen, 1), correct / max(seen, 1)
+            total_loss, correct, seen, counted = self._summed([total_loss, correct, seen, counted])
+        return total_loss / max(seen, 1), correct / max(counted, 1)
 
     def _summed(self, values) -> list[float]:
         """``values`` summed over every rank of a data-parallel run."""
@@ -175,10 +226,13 @@ class Trainer:
         return array.tolist()
 
     def evaluate(self, loader) -> Metrics:
-        """Loss, accuracy, confusion matrix and per-class accuracy over ``loader`` (eval mode)."""
+        """Loss, accuracy, confusion matrix and per-class accuracy over ``loader`` (eval mode);
+        for masks, over pixels, with mean IoU (one confusion matrix for the whole split)."""
+        from .segmentation_metrics import confusion_matrices, iou_per_class, per_image_ious
         self.model.eval()
         total_loss, seen = 0.0, 0
-        truths, predictions = [], []
+        truths, predictions, image_ious = [], [], []
+        confusion, classes = None, self.num_classes
         with no_grad():
             for images, labels in loader:
                 if len(labels) == 0:  # a rank's empty share of a short last batch
@@ -186,21 +240,42 @@ class Trainer:
                 logits = self.model(Tensor(images))
                 total_loss += float(self.loss_fn(logits, labels).item()) * len(labels)
                 seen += len(labels)
-                truths.append(np.asarray(labels))
-                predictions.append(logits.data.argmax(axis=1))
-        truth = np.concatenate(truths) if truths else np.zeros(0, np.int64)
-        predicted = np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
-        classes = self.num_classes or int(max(truth.max(initial=-1), predicted.max(initial=-1)) + 1)
-        confusion = np.zeros((classes, classes), dtype=np.int64)
-        np.add.at(confusion, (truth, predicted), 1)
+                labels, predicted = np.asarray(labels), logits.data.argmax(axis=1)
+                if labels.ndim == 1:
+                    truths.append(labels)
+                    predictions.append(predicted)
+                    continue
+                classes = classes or logits.shape[1]
+                matrices = confusion_matrices(predicted, labels, classes, self.ignore_index)
+                confusion = matrices.sum(axis=0) if confusion is None else confusion + matrices.sum(axis=0)
+                image_ious.append(per_image_ious(matrices))
+        segmentation = confusion is not None
+        if not segmentation:
+            truth = np.concatenate(truths) if truths else np.zeros(0, np.int64)
+            predicted = np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
+            classes = classes or int(max(truth.max(initial=-1), predicted.max(initial=-1)) + 1)
+            confusion = np.zeros((classes, classes), dtype=np.int64)
+            np.add.at(confusion, (truth, predicted), 1)
+        image_iou = np.concatenate(image_ious) if image_ious else np.zeros(0)
+        iou_sum = [float(np.nansum(image_iou)), float(np.isfinite(image_iou).sum())]
         if self.world > 1:  # each rank saw its own shard: the whole split is the sum
             from . import distributed
+            if self._summed([float(segmentation)])[0] not in (0, self.world):
+                raise RuntimeError("evaluate: some ranks saw masks and others classes")
             distributed.all_reduce(confusion)
-            total_loss, seen = self._summed([total_loss, seen])
+            total_loss, seen, *iou_sum = self._summed([total_loss, seen, *iou_sum])
             seen = int(seen)
         per_class = (np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)).tolist()
-        return Metrics(total_loss / max(seen, 1),
-                       float(np.trace(confusion) / seen) if seen else 0.0, confusion, per_class, seen)
+        counted = int(confusion.sum())
+        metrics = Metrics(total_loss / max(seen, 1),
+                          float(np.trace(confusion) / counted) if counted else 0.0, confusion,
+                          per_class, seen)
+        if segmentation:
+            ious = iou_per_class(confusion)
+            metrics.iou_per_class = ious.tolist()
+            metrics.mean_iou = float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
+            metrics.per_image_mean_iou = iou_sum[0] / iou_sum[1] if iou_sum[1] else float("nan")
+        return metrics
 
     # ---------------------------------------------------------------- the run
     def fit(self, epochs: int, resume: bool = False) -> dict:
@@ -228,12 +303,18 @@ class Trainer:
             record["train_accuracy"].append(train_accuracy)
             record["lr"].append(lr)
             message = f"epoch {self.epoch}/{epochs}: train loss {train_loss:.4f} acc {train_accuracy:.4f}"
-            stop = False
+            stop, collapsed = False, None
             if self.val_loader is not None:
                 metrics = self.evaluate(self.val_loader)
                 record["val_loss"].append(metrics.loss)
                 record["val_accuracy"].append(metrics.accuracy)
-                message += f" | val loss {metrics.loss:.4f} acc {metrics.accuracy:.4f}"
+                if metrics.segmentation:
+                    record["val_mean_iou"].append(metrics.mean_iou)
+                    message += (f" | val loss {metrics.loss:.4f} pixel acc {metrics.accuracy:.4f}"
+                                f" mIoU {metrics.mean_iou:.4f}")
+                else:
+                    message += f" | val loss {metrics.loss:.4f} acc {metrics.accuracy:.4f}"
+                collapsed = metrics.collapsed()
                 if metrics.loss < self.best_val_loss:
                     self.best_val_loss, self.epochs_without_improvement = metrics.loss, 0
                 else:
@@ -243,6 +324,11 @@ class Trainer:
             self.log(message + f" ({record['epoch_seconds'][-1]:.1f} s)")
             if exploding:
                 self.log(f"warning: {exploding}")
+            if self.val_loader is not None and collapsed is not None:
+                what = "pixel" if metrics.segmentation else "image"
+                self.log(f"warning: the model predicts class {collapsed} for every validation "
+                         f"{what} (a collapse to one class; try another learning rate, class "
+                         f"weights or more epochs)")
             self.save_checkpoint()
             if stop:
                 self.log(f"early stopping: no better validation loss for {self.patience} epochs")
@@ -313,7 +399,8 @@ class Trainer:
             if name in generators:
                 generators[name].bit_generator.state = generator_state
         self.epoch = state["epoch"]
-        self.history = {key: list(values) for key, values in state["history"].items()}
+        self.history = {**{key: [] for key in self.history},  # keys added since it was written
+                        **{key: list(values) for key, values in state["history"].items()}}
         best = state["best_val_loss"]
         self.best_val_loss = math.inf if best is None else float(best)
         self.epochs_without_improvement = int(state["epochs_without_improvement"])

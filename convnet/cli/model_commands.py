@@ -14,7 +14,8 @@ def add_parsers(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="accuracy of a saved model on a test set")
     evaluate.add_argument("model", help="a model.safetensors written by convnet train")
     evaluate.add_argument("--dataset", help="dataset to evaluate on (default: the model's)")
-    evaluate.add_argument("--split", default="test", choices=("train", "test"))
+    evaluate.add_argument("--split", default="test", choices=("train", "val", "test"),
+                          help="test (default); val only for a segmentation folder")
     evaluate.add_argument("--data-dir", help="where to look for dataset files first")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -22,6 +23,9 @@ def add_parsers(commands) -> None:
     predict.add_argument("model", help="a model.safetensors written by convnet train")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     predict.add_argument("--top-k", type=int, default=3, help="classes shown per image (3)")
+    predict.add_argument("-o", "--output", metavar="MASK.png|FOLDER",
+                         help="segmentation models: write the class-index PNG and a colour "
+                              "overlay (a folder for several images)")
     predict.set_defaults(run=run_predict)
 
     summary = commands.add_parser("summary", help="layers, shapes, parameters and receptive fields")
@@ -45,6 +49,9 @@ def run_evaluate(args) -> int:
     from ..data import DataLoader, load_dataset
     from ..train import Trainer
     model, metadata = load_model(args.model)
+    if metadata.get("task") == "segmentation":
+        from .segmentation_commands import evaluate
+        return evaluate(args, model, metadata, load_dataset)
     dataset_name = args.dataset or metadata.get("dataset")
     if not dataset_name:
         raise ValueError(f"--dataset: {args.model} does not say which dataset it was trained on")
@@ -80,6 +87,12 @@ def run_predict(args) -> int:
         raise ValueError(f"--top-k: expected a positive number of classes, got {args.top_k}")
     model, metadata = load_model(args.model)
     channels, height, width = require_input_shape(args.model, metadata)
+    if metadata.get("task") == "segmentation":
+        from .segmentation_commands import predict
+        return predict(args, model, metadata)
+    if args.output is not None:
+        raise ValueError(f"-o: {args.model} classifies whole images; only a segmentation model "
+                         f"writes a mask")
     classes = metadata.get("classes")
     images = np.stack([read_image(path, channels, (height, width)) for path in args.images])
     with no_grad():

@@ -18,7 +18,8 @@ def load_model(path: str):
 
     The dict has only the keys present in the file: ``classes`` (list of str),
     ``input_shape`` ((C, H, W)), ``normalize`` ({'mean', 'std'} float32 arrays of C values,
-    std > 0), ``dataset`` and ``arch`` (str). Raises ValueError naming the file and key.
+    std > 0), ``dataset`` and ``arch`` (str); for a segmentation model ``task``
+    ('segmentation'), ``ignore_index`` (int) and ``image_size`` ((H, W) it was resized to). Raises ValueError naming the file and key.
     """
     from ..io import load, read_metadata
     if not os.path.exists(path):
@@ -41,6 +42,23 @@ def _checked(path: str, model, raw: dict) -> dict:
             if not isinstance(raw[key], str):
                 raise ValueError(f"{path}: metadata {key!r} should be a string, got {raw[key]!r:.60}")
             metadata[key] = raw[key]
+    if raw.get("task") is not None:
+        if raw["task"] not in ("classification", "segmentation"):
+            raise ValueError(f"{path}: metadata 'task' should be 'classification' or "
+                             f"'segmentation', got {raw['task']!r:.60}")
+        metadata["task"] = raw["task"]
+    if raw.get("ignore_index") is not None:
+        value = raw["ignore_index"]
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+            raise ValueError(f"{path}: metadata 'ignore_index' should be an int, got {value!r:.60}")
+        metadata["ignore_index"] = value
+    if raw.get("image_size") is not None:
+        size = raw["image_size"]
+        if not (isinstance(size, list) and len(size) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**16 for v in size)):
+            raise ValueError(f"{path}: metadata 'image_size' should be [height, width], got "
+                             f"{size!r:.60}")
+        metadata["image_size"] = tuple(size)
     if raw.get("input_shape") is not None:
         metadata["input_shape"] = check_input_shape(list(raw["input_shape"])
                                                     if isinstance(raw["input_shape"], tuple)

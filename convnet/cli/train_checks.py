@@ -17,7 +17,8 @@ import numpy as np
 
 # settings that decide the weights of a run; --epochs and --patience may change on resume
 RUN_SETTINGS = ("dataset", "arch", "optimizer", "lr", "momentum", "weight_decay", "schedule",
-                "batch_size", "val_split", "limit", "seed", "augment", "hflip", "sync_bn")
+                "batch_size", "val_split", "limit", "seed", "augment", "hflip", "sync_bn",
+                "image_size", "ignore_index")
 
 
 def check_arguments(args) -> None:
@@ -48,7 +49,8 @@ def run_settings(args, arch: str, lr: float, batch_size: int) -> dict:
               "weight_decay": args.weight_decay, "schedule": args.schedule,
               "batch_size": batch_size, "val_split": args.val_split, "limit": args.limit,
               "seed": args.seed, "augment": args.augment, "hflip": args.hflip,
-              "sync_bn": args.sync_bn}
+              "sync_bn": args.sync_bn, "image_size": getattr(args, "image_size", None),
+              "ignore_index": getattr(args, "ignore_index", 255)}
     return {key: values[key] for key in RUN_SETTINGS}
 
 

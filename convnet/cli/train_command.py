@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import data_parallel
+from . import data_parallel, segmentation_run
 from .train_checks import (check_arguments, check_training_data, remove_stale_temporaries,
                            run_settings)
 
@@ -35,11 +35,16 @@ def add_parser(commands) -> None:
         "train", help="train a model (default: a small CNN on the bundled 8x8 digits)",
         description="Train a CNN. With no arguments: the bundled 8x8 digits, in under a minute.")
     parser.add_argument("--dataset", default="digits",
-                        help="digits (default), shapes, mnist, fashion-mnist, kmnist, cifar10 "
-                             "or folder:PATH")
+                        help="digits (default), shapes, mnist, fashion-mnist, kmnist, cifar10, "
+                             "folder:PATH, or for segmentation shapes-seg, fashion-seg or a "
+                             "folder:PATH of images and masks")
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--model", help="a model name: digits-cnn, lenet, lenet-1998, fashion-cnn, "
-                                       "uwnet-cifar, mlp (default: the dataset's)")
+                                       "uwnet-cifar, mlp; per pixel: unet, unet-transpose, fcn, "
+                                       "refine (default: the dataset's)")
+    model.add_argument("--refine", type=int, metavar="T",
+                       help="segmentation: the recurrent refinement model, T labellings by "
+                            "one shared stage")
     model.add_argument("--arch", help="an architecture in the notes' notation, e.g. "
                                       "\"[32|5x5] relu maxpool[2x2 s2] fc10\"")
     parser.add_argument("--epochs", type=int, help="number of epochs (default: the dataset's)")
@@ -71,6 +76,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--sync-bn", action="store_true",
                         help="under mpiexec: batch-norm statistics over every process "
                              "(default: each process's own part of the batch, as PyTorch)")
+    parser.add_argument("--image-size", metavar="HxW",
+                        help="segmentation folders: resize images (bilinear) and masks (nearest)")
+    parser.add_argument("--ignore-index", type=int, default=255,
+                        help="segmentation: the mask value of unlabelled pixels (255)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG pictures")
     parser.set_defaults(run=run)
@@ -103,11 +112,12 @@ def _run(args, rank: int, world: int) -> int:
     from .. import optim
     from ..data import DataLoader, load_dataset, random_split
     from ..io import save
-    from ..models import MODELS, build_model
+    from ..models import MODELS, SEGMENTATION_MODELS, build_model, is_segmentation_model
     from ..train import Trainer, TrainingDiverged, write_metrics
 
     key = "folder" if args.dataset.startswith("folder:") else args.dataset.lower()
-    defaults = DEFAULTS.get(key, DEFAULTS["folder"])
+    layout = segmentation_run.layout_of(args.dataset)
+    defaults = (segmentation_run.DEFAULTS if layout else DEFAULTS).get(key, DEFAULTS["folder"])
     # `is None`, not `or`: an explicit 0 is an error to report, not a request for the default
     epochs = defaults["epochs"] if args.epochs is None else args.epochs
     batch_size = defaults["batch_size"] if args.batch_size is None else args.batch_size
@@ -121,16 +131,22 @@ def _run(args, rank: int, world: int) -> int:
     data_parallel.check_batch(batch_size, world)
 
     convnet.manual_seed(args.seed)
-    full_train = load_dataset(args.dataset, "train", data_dir=args.data_dir)
-    test = _test_split(args, load_dataset)
+    if layout:
+        full_train, val, test, _ = segmentation_run.load_splits(args, load_dataset)
+    else:
+        if args.image_size is not None or args.refine is not None:
+            raise ValueError(f"--{'image-size' if args.image_size else 'refine'}: for "
+                             f"segmentation datasets; {args.dataset} has a label per image")
+        full_train, val = load_dataset(args.dataset, "train", data_dir=args.data_dir), None
+        test = _test_split(args, load_dataset)
     if args.limit is not None:
         full_train = full_train.subset(np.arange(min(args.limit, len(full_train))))
-    check_training_data(full_train)
-    n_val = int(round(len(full_train) * args.val_split))
+    (segmentation_run.check_masks if layout else check_training_data)(full_train)
+    n_val = 0 if val is not None else int(round(len(full_train) * args.val_split))
     if n_val:
         train, val = random_split(full_train, [len(full_train) - n_val, n_val], rng=args.seed)
     else:
-        train, val = full_train, None
+        train = full_train
     test_name = "test"
     if test is None:  # a folder without test/: the validation part stands in for it, and says so
         test, test_name = val, "validation"
@@ -138,7 +154,8 @@ def _run(args, rank: int, world: int) -> int:
     augment = None
     if args.augment:
         from ..data import Augment
-        augment = Augment(crop_padding=2, hflip=args.hflip or key == "cifar10")
+        augment = Augment(crop_padding=2, hflip=args.hflip or key == "cifar10",
+                          ignore_index=args.ignore_index)
     shard = (rank, world) if world > 1 else None  # each process takes its part of every batch
     train_loader = DataLoader(train, batch_size, shuffle=True, rng=args.seed, normalize=True,
                               augment=augment, shard=shard,
@@ -149,11 +166,19 @@ def _run(args, rank: int, world: int) -> int:
     test_loader = DataLoader(test, 256, normalize=normalize, shard=shard) if test is not None else None
 
     classes = list(full_train.classes)
-    if args.model is not None and args.model not in MODELS:
+    if args.model is not None and args.model not in MODELS and args.model not in SEGMENTATION_MODELS:
         raise ValueError(f"--model: unknown model {args.model!r}; expected one of "
-                         f"{', '.join(MODELS)} (or an architecture with --arch)")
-    arch = next(choice for choice in (args.arch, args.model, defaults["model"]) if choice is not None)
+                         f"{', '.join([*MODELS, *SEGMENTATION_MODELS])} (or an architecture with "
+                         f"--arch)")
+    refine = None if args.refine is None else f"refine steps={args.refine}"
+    arch = next(choice for choice in (args.arch, args.model, refine, defaults["model"])
+                if choice is not None)
     arch = arch.replace("{classes}", str(len(classes)))
+    if bool(layout) != is_segmentation_model(arch):
+        raise ValueError(f"--model: {arch!r} gives " + (
+            f"a label per pixel, but {args.dataset} has a label per image" if layout else
+            f"a label per image, but {args.dataset} has masks; use unet, unet-transpose, fcn "
+            f"or refine"))
     model = build_model(arch, full_train.image_shape, len(classes), rng=args.seed)
     replica = model
     if world > 1:  # gradients averaged over the processes after each backward pass
@@ -180,9 +205,13 @@ def _run(args, rank: int, world: int) -> int:
     if world > 1:
         print(f"convnet train: {world} processes (MPI), global batch {batch_size} = {world} x "
               f"{batch_size // world}; rank 0 prints and writes the run folder")
-    print(f"convnet train: {full_train.name} ({len(train)} train, "
-          f"{0 if val is None else len(val)} validation, {0 if test is None else len(test)} "
-          f"test images of {'x'.join(map(str, full_train.image_shape))}, {len(classes)} classes)")
+    counts = (len(train), 0 if val is None else len(val), 0 if test is None else len(test))
+    if layout:
+        print(segmentation_run.first_line(full_train, layout, counts, args.dataset))
+    else:
+        print(f"convnet train: {full_train.name} ({counts[0]} train, {counts[1]} validation, "
+              f"{counts[2]} test images of {'x'.join(map(str, full_train.image_shape))}, "
+              f"{len(classes)} classes)")
     print(f"model: {arch}  ({sum(p.size for p in model.parameters()):,} parameters)")
     print(f"optimizer: {args.optimizer} lr {lr} ({args.schedule} schedule), batch {batch_size}, "
           f"{epochs} epochs, seed {args.seed}; run folder: {run_dir}")
@@ -191,9 +220,14 @@ def _run(args, rank: int, world: int) -> int:
         "dataset": dataset_spec(args.dataset, full_train.name), "classes": classes,
         "input_shape": list(full_train.image_shape),
         "normalize": {"mean": normalize[0].tolist(), "std": normalize[1].tolist()}, "arch": arch}
+    if layout:
+        model_metadata.update(task="segmentation", ignore_index=full_train.ignore_index)
+        if args.image_size is not None and key == "folder":
+            model_metadata["image_size"] = list(segmentation_run.parse_image_size(args.image_size))
     trainer = Trainer(replica, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
                       patience=args.patience, progress=not args.no_progress,
-                      num_classes=len(classes), config=run_settings(args, arch, lr, batch_size))
+                      num_classes=len(classes), config=run_settings(args, arch, lr, batch_size),
+                      ignore_index=full_train.ignore_index)
     if args.resume:
         trainer.load_checkpoint()
         print(f"resumed from {trainer.checkpoint_path} after epoch {trainer.epoch}")
@@ -228,10 +262,19 @@ def _run(args, rank: int, world: int) -> int:
     if rank == 0:  # the replicas are identical: one writes
         save(model, model_path, metadata=model_metadata)
         write_metrics(os.path.join(run_dir, "metrics.json"), results)
-        pictures = [] if args.no_plots else _pictures(run_dir, model, history, results, classes)
+        if args.no_plots:
+            pictures = []
+        elif layout:
+            pictures = segmentation_run.pictures(run_dir, model, history, results, test,
+                                                 normalize, classes)
+        else:
+            pictures = _pictures(run_dir, model, history, results, classes)
 
     print()
-    if "test" in results:
+    if "test" in results and layout:
+        print("\n".join(segmentation_run.report(results["test"], test_name, classes,
+                                                trainer.epoch, seconds)))
+    elif "test" in results:
         test_metrics = results["test"]
         print(f"{test_name} accuracy {test_metrics['accuracy']:.2%} (loss "
               f"{test_metrics['loss']:.4f}) on {test_metrics['count']} {test_name} images, after {trainer.epoch} epochs in {seconds:.1f} s")
@@ -239,7 +282,8 @@ def _run(args, rank: int, world: int) -> int:
         print("hardest classes: " + ", ".join(f"{name} {value:.1%}" for name, value in worst))
     print(f"wrote {model_path}, {os.path.join(run_dir, 'metrics.json')}"
           + "".join(f", {path}" for path in pictures))
-    print(f"next: convnet predict {model_path} IMAGE.png   |   convnet evaluate {model_path}")
+    print(f"next: convnet predict {model_path} IMAGE.png{' -o mask.png' if layout else ''}   |   "
+          f"convnet evaluate {model_path}")
     return 0
 
 

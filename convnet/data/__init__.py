@@ -10,7 +10,13 @@ name               what                                                         
 ``kmnist``         Kuzushiji characters, IDX files                              (1, 28, 28)
 ``cifar10``        CIFAR-10 binary version                                      (3, 32, 32)
 ``folder:PATH``    PATH/<class>/<image>, read with Pillow                       any
+``shapes-seg``     squares, diamonds, discs with a class per pixel (masks)      (1, 32, 32)
+``fashion-seg``    scenes of Fashion-MNIST garments, a class per pixel (masks)  (1, 64, 64)
+``folder:PATH``    segmentation: PATH/train/images + PATH/train/masks, or       any
+                   PATH/train + PATH/trainannot (see ``segmentation_folder``)
 =================  ===========================================================  ==============
+
+A segmentation dataset's labels are masks (N, H, W) of class indices (255: unlabelled).
 
 Files are looked for in ``data_dir``, ``$CONVNET_DATA``, ``~/.cache/convnet/NAME``, then
 ``/usr/share/datasets/NAME``; missing ones are downloaded (checksum checked, written
@@ -39,15 +45,20 @@ __all__ = ["load_dataset", "Dataset", "DataLoader", "random_split", "channel_sta
            "DistributedSampler",
            "random_crop", "random_hflip", "DatasetError", "DatasetWarning", "DATASETS"]
 
-DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "kmnist", "cifar10", "folder:PATH")
+DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "kmnist", "cifar10", "shapes-seg",
+            "fashion-seg", "folder:PATH")
+SEGMENTATION_DATASETS = ("shapes-seg", "fashion-seg")
 SPLITS = ("train", "test")
 
 # options each dataset accepts, beyond name/split/data_dir/download
 _OPTIONS = {"digits": (), "shapes": ("num_samples", "image_size", "classes", "seed"),
             "mnist": ("progress",), "fashion-mnist": ("progress",), "kmnist": ("progress",),
-            "cifar10": ("progress",), "folder": ("mode", "size")}
+            "cifar10": ("progress",), "folder": ("mode", "size", "ignore_index"),
+            "shapes-seg": ("num_samples", "image_size", "seed"),
+            "fashion-seg": ("num_samples", "image_size", "seed", "progress")}
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist",
-            "cifar-10": "cifar10", "cifar_10": "cifar10", "sklearn-digits": "digits"}
+            "cifar-10": "cifar10", "cifar_10": "cifar10", "sklearn-digits": "digits",
+            "shapes_seg": "shapes-seg", "fashion_seg": "fashion-seg"}
 
 
 def _canonical(name: str) -> tuple[str, str | None]:
@@ -82,8 +93,9 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
         convnet.data.download.DatasetError: unknown dataset 'imagenet'; expected one of digits, shapes, mnist, fashion-mnist, kmnist, cifar10, folder:PATH
     """
     key, path = _canonical(name)
-    if split not in SPLITS:
-        raise DatasetError(f"split: expected 'train' or 'test', got {split!r}")
+    if split not in SPLITS and not (key == "folder" and split == "val"):
+        raise DatasetError(f"split: expected 'train' or 'test' ('val' for a segmentation folder), "
+                           f"got {split!r}")
     unknown = sorted(set(options) - set(_OPTIONS[key]))
     if unknown:
         allowed = ", ".join(_OPTIONS[key]) or "none"
@@ -97,7 +109,22 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     elif key == "cifar10":
         from .cifar import load_cifar10
         images, labels, classes = load_cifar10(split, data_dir, download, **options)
+    elif key == "shapes-seg":
+        from .shapes_seg import make_shapes_seg
+        count = options.get("num_samples", 2000 if split == "train" else 400)
+        seed = options.get("seed", 0) + (0 if split == "train" else 10**6)
+        images, labels, classes = make_shapes_seg(count, options.get("image_size", 32), seed)
+    elif key == "fashion-seg":
+        from .fashion_seg import load_fashion_seg
+        images, labels, classes = load_fashion_seg(split, data_dir, download, **options)
     elif key == "folder":
+        from .segmentation_folder import detect_layout, load_segmentation_folder
+        if detect_layout(path) is not None:
+            ignore_index = options.get("ignore_index", 255)
+            images, labels, classes = load_segmentation_folder(
+                path, split, options.get("size"), ignore_index)
+            return Dataset(images, labels, classes, name=key, ignore_index=ignore_index)
+        options.pop("ignore_index", None)
         from .folder import load_folder
         images, labels, classes = load_folder(path, split, **options)
     else:

@@ -45,15 +45,31 @@ def random_crop(images: np.ndarray, padding: int, rng: np.random.Generator,
         raise ValueError(f"images: expected an (N, C, H, W) array, got shape {images.shape}")
     if padding == 0:
         return images
-    count, _, height, width = images.shape
-    pad = ((0, 0), (0, 0), (padding, padding), (padding, padding))
-    padded = np.pad(images, pad, mode=PADDING_MODES[padding_mode])
-    offset_y = rng.integers(0, 2 * padding + 1, size=count)
-    offset_x = rng.integers(0, 2 * padding + 1, size=count)
-    # every (H, W) window of every image, as a view: (N, C, 2p+1, 2p+1, H, W)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (height, width), axis=(2, 3))
-    # one window per image; the advanced indices come first in the result: (N, C, H, W)
-    return windows[np.arange(count), :, offset_y, offset_x]
+    return _crop_at(images, padding, _offsets(rng, padding, images.shape[0]), padding_mode)
+
+
+def _offsets(rng: np.random.Generator, padding: int, count: int) -> np.ndarray:
+    """(2, count) crop offsets: all the rows first, then all the columns."""
+    return np.stack([rng.integers(0, 2 * padding + 1, size=count) for _ in range(2)])
+
+
+def _crop_at(images: np.ndarray, padding: int, offsets: np.ndarray, padding_mode: str,
+             fill=0) -> np.ndarray:
+    """Pad (N, ..., H, W) by ``padding`` and cut each item's (H, W) window at its offsets
+    ``offsets[:, i] = (dy, dx)``; ``fill`` is the constant of the 'zeros' mode."""
+    height, width = images.shape[-2:]
+    pad = [(0, 0)] * (images.ndim - 2) + [(padding, padding)] * 2
+    mode = PADDING_MODES[padding_mode]
+    extra = {"constant_values": fill} if mode == "constant" else {}
+    padded = np.pad(images, pad, mode=mode, **extra)
+    # every (H, W) window of every item, as a view: (N, ..., 2p+1, 2p+1, H, W)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (height, width),
+                                                       axis=(-2, -1))
+    count = images.shape[0]
+    # one window per item: move the item axis next to the offset axes, then index all three
+    windows = np.moveaxis(windows, 0, -5)   # (..., N, 2p+1, 2p+1, H, W)
+    picked = windows[..., np.arange(count), offsets[0], offsets[1], :, :]  # (..., N, H, W)
+    return np.moveaxis(picked, -3, 0)
 
 
 def random_hflip(images: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
@@ -72,7 +88,10 @@ def random_hflip(images: np.ndarray, rng: np.random.Generator, p: float = 0.5) -
 
 
 class Augment:
-    """Random crop with padding, then horizontal flip, applied to a batch.
+    """Random crop with padding, then horizontal flip, applied to a batch (and its masks).
+
+    Called with ``masks`` (N, H, W) it returns ``(images, masks)`` with every mask cut and
+    flipped exactly as its image; pixels that a 'zeros' crop brings in get ``ignore_index``.
 
     Args:
         crop_padding: pixels of padding for :func:`random_crop` (0: no crop).
@@ -86,9 +105,14 @@ class Augment:
         Augment(crop_padding=4, hflip=0.5, padding_mode='zeros')
         >>> augment(np.zeros((8, 3, 32, 32), np.float32), np.random.default_rng(0)).shape
         (8, 3, 32, 32)
+        >>> images, masks = augment(np.zeros((2, 1, 5, 5), np.float32), np.random.default_rng(0),
+        ...                         masks=np.ones((2, 5, 5), np.int64))
+        >>> sorted(np.unique(masks).tolist())     # 255: the border the crop padded in
+        [1, 255]
     """
 
-    def __init__(self, crop_padding: int = 0, hflip: float | bool = False, padding_mode: str = "zeros"):
+    def __init__(self, crop_padding: int = 0, hflip: float | bool = False, padding_mode: str = "zeros",
+                 ignore_index: int = 255):
         if isinstance(crop_padding, bool) or not isinstance(crop_padding, (int, np.integer)) \
                 or crop_padding < 0:
             raise ValueError(f"crop_padding: expected a non-negative int, got {crop_padding!r}")
@@ -98,13 +122,28 @@ class Augment:
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode: expected one of {tuple(PADDING_MODES)}, got {padding_mode!r}")
         self.crop_padding, self.hflip, self.padding_mode = int(crop_padding), probability, padding_mode
+        self.ignore_index = int(ignore_index)
 
-    def __call__(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def __call__(self, images: np.ndarray, rng: np.random.Generator, masks=None):
+        if masks is None:
+            if self.crop_padding:
+                images = random_crop(images, self.crop_padding, rng, self.padding_mode)
+            if self.hflip:
+                images = random_hflip(images, rng, self.hflip)
+            return np.ascontiguousarray(images)
+        if images.ndim != 4 or masks.shape != (images.shape[0], *images.shape[2:]):
+            raise ValueError(f"masks: expected shape (N, H, W) matching images {images.shape}, "
+                             f"got {masks.shape}")
         if self.crop_padding:
-            images = random_crop(images, self.crop_padding, rng, self.padding_mode)
+            offsets = _offsets(rng, self.crop_padding, images.shape[0])
+            images = _crop_at(images, self.crop_padding, offsets, self.padding_mode)
+            masks = _crop_at(masks, self.crop_padding, offsets, self.padding_mode,
+                             fill=self.ignore_index)
         if self.hflip:
-            images = random_hflip(images, rng, self.hflip)
-        return np.ascontiguousarray(images)
+            flip = rng.random(images.shape[0]) < self.hflip
+            images = np.where(flip[:, None, None, None], images[..., ::-1], images)
+            masks = np.where(flip[:, None, None], masks[..., ::-1], masks)
+        return np.ascontiguousarray(images), np.ascontiguousarray(masks)
 
     def __repr__(self) -> str:
         return (f"Augment(crop_padding={self.crop_padding}, hflip={self.hflip}, "

@@ -23,6 +23,8 @@ __all__ = ["Dataset", "random_split", "channel_stats", "DataLoader"]
 class Dataset:
     """Images ``(N, C, H, W)`` float32, labels ``(N,)`` int64, class names and a name.
 
+    For segmentation the labels are masks ``(N, H, W)`` of class indices, one per pixel, where
+    ``ignore_index`` (255) marks unlabelled pixels (:attr:`is_segmentation` is then True).
     ``len(dataset)`` is N; ``dataset[i]`` is ``(image, label)``, and a slice or an index
     array gives ``(images, labels)``; :meth:`subset` gives a new Dataset.
 
@@ -33,23 +35,34 @@ class Dataset:
         Dataset('toy', 3 images of 1x2x2, 2 classes)
         >>> int(data[1][1]), data.subset([0, 2]).labels.tolist()
         (1, [0, 1])
+        >>> Dataset(np.zeros((2, 1, 3, 4)), np.zeros((2, 3, 4), int), ['bg', 'fg'], name='seg')
+        Dataset('seg', 2 images of 1x3x4 with masks, 2 classes)
     """
 
-    def __init__(self, images, labels, classes=None, name: str = "dataset"):
+    def __init__(self, images, labels, classes=None, name: str = "dataset",
+                 ignore_index: int = 255):
         images = np.asarray(images)
         labels = np.asarray(labels)
         if images.ndim != 4:
             raise ValueError(f"images: expected an (N, C, H, W) array, got shape {images.shape}")
-        if labels.shape != (images.shape[0],):
-            raise ValueError(f"labels: expected shape ({images.shape[0]},) to match the images, "
-                             f"got {labels.shape}")
+        masks = (images.shape[0], *images.shape[2:])
+        if labels.shape not in ((images.shape[0],), masks):
+            raise ValueError(f"labels: expected shape ({images.shape[0]},) (classes) or {masks} "
+                             f"(masks) to match the images, got {labels.shape}")
         if labels.size and not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"labels: expected integers, got dtype {labels.dtype}")
         self.images = images if images.dtype == np.float64 else images.astype(np.float32, copy=False)
         self.labels = labels.astype(np.int64, copy=False)
+        self.ignore_index = int(ignore_index)
         if classes is None:
-            classes = [str(label) for label in range(int(self.labels.max(initial=-1)) + 1)]
+            labelled = self.labels[self.labels != ignore_index] if self.is_segmentation else self.labels
+            classes = [str(label) for label in range(int(labelled.max(initial=-1)) + 1)]
         self.classes, self.name = list(classes), name
+
+    @property
+    def is_segmentation(self) -> bool:
+        """True when the labels are per-pixel masks (N, H, W)."""
+        return self.labels.ndim == 3
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -59,7 +72,8 @@ class Dataset:
 
     def subset(self, indices) -> "Dataset":
         """The images at ``indices`` (any NumPy index), as a new Dataset with the same classes."""
-        return Dataset(self.images[indices], self.labels[indices], self.classes, self.name)
+        return Dataset(self.images[indices], self.labels[indices], self.classes, self.name,
+                       self.ignore_index)
 
     @property
     def image_shape(self) -> tuple:
@@ -68,7 +82,9 @@ class Dataset:
 
     def __repr__(self) -> str:
         shape = "x".join(map(str, self.image_shape))
-        return f"Dataset({self.name!r}, {len(self)} images of {shape}, {len(self.classes)} classes)"
+        masks = " with masks" if self.is_segmentation else ""
+        return (f"Dataset({self.name!r}, {len(self)} images of {shape}{masks}, "
+                f"{len(self.classes)} classes)")
 
 
 def random_split(dataset: Dataset, lengths, rng=None) -> list[Dataset]:
@@ -226,7 +242,11 @@ class DataLoader:
             images, labels = self.dataset.images[indices], self.dataset.labels[indices]
             if self.augment is not None:
                 stream = [key, 1, batch] + ([self.shard[0]] if self.shard else [])  # per rank
-                images = self.augment(images, np.random.default_rng(stream))
+                if labels.ndim > 1:  # masks move with their images
+                    images, labels = self.augment(images, np.random.default_rng(stream),
+                                                  masks=labels)
+                else:
+                    images = self.augment(images, np.random.default_rng(stream))
             if self.mean is not None:
                 images = (images - self.mean.astype(images.dtype)[:, None, None]) \
                     / self.std.astype(images.dtype)[:, None, None]

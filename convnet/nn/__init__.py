@@ -26,6 +26,7 @@ from .weighted_pool import ScaledTanh, WeightedSumPool2d
 from . import parallel  # noqa: E402  (DistributedDataParallel; MPI is loaded only when used)
 from .sync_batchnorm import SyncBatchNorm  # noqa: E402
 from .unet import UNet  # noqa: E402
+from .segmentation_nets import FCN, RecurrentRefine  # noqa: E402
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList",
@@ -36,4 +37,5 @@ __all__ = [
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Upsample",
     "WeightedSumPool2d", "ScaledTanh", "SyncBatchNorm", "UNet",
+    "FCN", "RecurrentRefine",
 ] + conv_transpose.__all__ + local.__all__

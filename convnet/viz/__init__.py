@@ -14,6 +14,8 @@ arrays and need no matplotlib.
 - :func:`feature_maps`, :func:`plot_feature_maps` -- one layer's output for an image
 - :func:`saliency_map`, :func:`plot_saliency` -- |d class score / d pixel|
 - :func:`orientation_image`, :func:`save_image` -- gradient angle as hue; arrays to PNG
+- :func:`plot_segmentation`, :func:`plot_iou_per_class`, :func:`overlay`, :func:`save_mask`
+  -- label maps: image | truth | prediction, IoU per class, colour overlays, palette PNGs
 
 Example:
     >>> import numpy as np, convnet.nn as nn
@@ -29,7 +31,9 @@ Example:
 from .images import orientation_image, save_image
 from .inspect import feature_maps, plot_feature_maps, plot_saliency, saliency_map
 from .plots import plot_confusion_matrix, plot_filters, plot_training_curves
+from .segmentation import colorize, overlay, plot_iou_per_class, plot_segmentation, save_mask
 
 __all__ = ["plot_training_curves", "plot_filters", "plot_confusion_matrix", "feature_maps",
            "plot_feature_maps", "saliency_map", "plot_saliency", "orientation_image",
-           "save_image"]
+           "save_image", "plot_segmentation", "plot_iou_per_class", "overlay", "colorize",
+           "save_mask"]
