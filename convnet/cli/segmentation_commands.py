@@ -62,6 +62,7 @@ def _outputs(images: list[str], output: str | None) -> list[tuple[str, str] | No
         return [None] * len(images)
     if len(images) == 1 and output.lower().endswith(".png"):
         stem = output[:-4]
+        os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
         return [(output, stem + "-overlay.png")]
     os.makedirs(output, exist_ok=True)
     stems = [os.path.splitext(os.path.basename(path))[0] for path in images]

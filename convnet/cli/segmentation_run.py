@@ -17,7 +17,7 @@ import numpy as np
 # the default model and schedule per segmentation dataset
 DEFAULTS = {
     "shapes-seg": {"model": "unet", "epochs": 6, "batch_size": 16, "lr": 3e-3},
-    "fashion-seg": {"model": "unet", "epochs": 8, "batch_size": 16, "lr": 3e-3},
+    "fashion-seg": {"model": "unet", "epochs": 12, "batch_size": 16, "lr": 3e-3},
     "folder": {"model": "unet", "epochs": 20, "batch_size": 8, "lr": 1e-3},
 }
 LAYOUT_NAMES = {"images-masks": "images/ and masks/ per split", "camvid": "CamVid/SegNet: train + trainannot"}

@@ -176,9 +176,9 @@ def _run(args, rank: int, world: int) -> int:
     arch = arch.replace("{classes}", str(len(classes)))
     if bool(layout) != is_segmentation_model(arch):
         raise ValueError(f"--model: {arch!r} gives " + (
-            f"a label per pixel, but {args.dataset} has a label per image" if layout else
             f"a label per image, but {args.dataset} has masks; use unet, unet-transpose, fcn "
-            f"or refine"))
+            f"or refine" if layout else
+            f"a label per pixel, but {args.dataset} has a label per image"))
     model = build_model(arch, full_train.image_shape, len(classes), rng=args.seed)
     replica = model
     if world > 1:  # gradients averaged over the processes after each backward pass

@@ -52,7 +52,7 @@ def compose_scenes(garments: np.ndarray, labels: np.ndarray, garment_classes, co
 
 
 def load_fashion_seg(split: str = "train", data_dir=None, download: bool = True,
-                     num_samples: int | None = None, image_size: int = 64, seed: int | None = None,
+                     num_samples: int | None = None, image_size: int = 48, seed: int | None = None,
                      progress: bool = True):
     """Scenes of one split: 6,000 train / 1,000 test by default, seeded by the split."""
     from .idx import load_idx_dataset
