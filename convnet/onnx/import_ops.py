@@ -28,11 +28,24 @@ def _ints(value) -> list[int]:
     return [int(v) for v in np.asarray(_data(value)).ravel()]
 
 
-def _pairs(attributes, dims: int):
-    pads = attributes.get("pads", [0] * 2 * dims)
+def _pairs(attributes, dims: int, sizes=None, kernel=None):
+    """(before, after) per spatial dim from ``pads`` or ``auto_pad`` (SAME_UPPER puts the odd
+    pixel after, SAME_LOWER before: ``out = ceil(in / stride)``)."""
     auto = attributes.get("auto_pad", "NOTSET")
-    if auto not in ("NOTSET", "VALID"):
-        raise UnsupportedNode(f"auto_pad={auto!r} (export with explicit pads)")
+    if auto == "VALID":
+        return ((0, 0),) * dims
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        strides = attributes.get("strides", [1] * dims)
+        dilations = attributes.get("dilations", [1] * dims)
+        pairs = []
+        for size, k, s, d in zip(sizes, kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            small, large = total // 2, total - total // 2
+            pairs.append((small, large) if auto == "SAME_UPPER" else (large, small))
+        return tuple(pairs)
+    if auto != "NOTSET":
+        raise UnsupportedNode(f"auto_pad={auto!r}")
+    pads = attributes.get("pads", [0] * 2 * dims)
     return tuple((int(pads[i]), int(pads[i + dims])) for i in range(dims))
 
 
@@ -45,8 +58,9 @@ def _spatial_fn(name: str, dims: int):
 def conv(inputs, a, node):
     x, weight, bias = (inputs + [None])[:3]
     dims = weight.ndim - 2
+    pairs = _pairs(a, dims, x.shape[2:], weight.shape[2:])
     return [_spatial_fn("conv", dims)(x, weight, bias, tuple(a.get("strides", [1] * dims)),
-                                      _pairs(a, dims), tuple(a.get("dilations", [1] * dims)),
+                                      pairs, tuple(a.get("dilations", [1] * dims)),
                                       int(a.get("group", 1)))]
 
 
@@ -55,6 +69,8 @@ def conv_transpose(inputs, a, node):
     dims = weight.ndim - 2
     if "output_shape" in a:
         raise UnsupportedNode("the output_shape attribute (give pads and output_padding)")
+    if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise UnsupportedNode(f"auto_pad={a['auto_pad']!r} in a transposed convolution")
     pairs = _pairs(a, dims)
     if any(b != e for b, e in pairs):
         raise UnsupportedNode(f"unequal pads {pairs}")
@@ -67,7 +83,8 @@ def conv_transpose(inputs, a, node):
 def _pool_arguments(x, a):
     dims = x.ndim - 2
     kernel = tuple(a["kernel_shape"])
-    return dims, kernel, tuple(a.get("strides", [1] * dims)), _pairs(a, dims), bool(a.get("ceil_mode", 0))
+    return (dims, kernel, tuple(a.get("strides", [1] * dims)), _pairs(a, dims, x.shape[2:], kernel),
+            bool(a.get("ceil_mode", 0)))
 
 
 def max_pool(inputs, a, node):
@@ -94,6 +111,8 @@ def lp_pool(inputs, a, node):
     """ONNX's LpPool: ``(sum |x| ** p) ** (1 / p)`` (convnet's lp_pool takes no absolute value)."""
     x = inputs[0]
     dims, kernel, stride, pairs, ceil = _pool_arguments(x, a)
+    if any(d != 1 for d in a.get("dilations", [1] * dims)):
+        raise UnsupportedNode("dilations in Lp pooling")
     absolute = x.abs() if isinstance(x, Tensor) else np.abs(x)
     return [_spatial_fn("lp_pool", dims)(absolute, float(a.get("p", 2)), kernel, stride, ceil,
                                          padding=pairs)]
@@ -143,16 +162,23 @@ def resize(inputs, a, node):
                                   f"nearest is asymmetric + floor)")
         interpolation, corners = "nearest", None
     elif mode == "linear" and transform in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+        if a.get("antialias", 0):
+            raise UnsupportedNode("antialias=1")
         interpolation = {3: "linear", 4: "bilinear", 5: "trilinear"}[x.ndim]
         corners = transform == "align_corners"
     else:
         raise UnsupportedNode(f"Resize mode {mode!r} with {transform!r}")
     if sizes is not None and np.size(_data(sizes)):
-        return [F.interpolate(x, size=tuple(_ints(sizes)[2:]), mode=interpolation,
-                              align_corners=corners)]
+        size = tuple(_ints(sizes)[2:])
+        if transform == "pytorch_half_pixel" and 1 in size:
+            raise UnsupportedNode("pytorch_half_pixel to an output of size 1 (it samples at 0)")
+        return [F.interpolate(x, size=size, mode=interpolation, align_corners=corners)]
     factors = [float(s) for s in np.asarray(_data(scales)).ravel()]
     if factors[:2] != [1.0, 1.0]:
         raise UnsupportedNode(f"scales {factors} resize the batch or channel dims")
+    if mode == "linear" and any(not float(n * f).is_integer() for n, f in zip(x.shape[2:], factors[2:])):
+        raise UnsupportedNode(f"linear Resize by {factors[2:]}, which does not give whole sizes "
+                              f"(ONNX then uses the fractional size in its coordinates)")
     return [F.interpolate(x, scale_factor=tuple(factors[2:]), mode=interpolation,
                           align_corners=corners)]
 
@@ -232,10 +258,30 @@ def unsqueeze(inputs, a, node):
 
 
 def reduce_max(inputs, a, node):
+    from ..tensor_ops import amax
     x = inputs[0]
     axes = _ints(inputs[1]) if len(inputs) > 1 and inputs[1] is not None else a.get("axes")
-    dims = tuple(axes) if axes is not None else None
-    return [x.amax(dim=dims, keepdim=bool(a.get("keepdims", 1)))]
+    if not np.issubdtype(x.dtype, np.floating) or x.size == 0:
+        raise UnsupportedNode(f"ReduceMax of a {x.dtype} input of shape {x.shape}")
+    dims = tuple(axes) if axes else None
+    return [amax(x, dim=dims, keepdim=bool(a.get("keepdims", 1)))]
+
+
+def power(inputs, a, node):
+    """Elementwise ``x ** y`` (floating x) with the gradients of both operands."""
+    x, y = inputs
+    base, exponent = _data(x), _data(y)
+    if not np.issubdtype(base.dtype, np.floating):
+        raise UnsupportedNode(f"Pow of a {base.dtype} base (convnet computes in floating point)")
+    out = np.power(base, exponent.astype(base.dtype)).astype(base.dtype)
+
+    def backward(grad):
+        from ..tensor_ops import unbroadcast
+        dx = unbroadcast(grad * exponent * np.power(base, exponent - 1), base.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dy = unbroadcast(grad * out * np.log(base), exponent.shape)
+        return dx.astype(base.dtype), dy.astype(exponent.dtype) if exponent.dtype.kind == "f" else None
+    return [record(out, (x, y), backward)]
 
 
 def einsum(inputs, a, node):
@@ -256,8 +302,96 @@ def einsum(inputs, a, node):
     return [record(out, (left, right), backward)]
 
 
+def concat(inputs, a, node):
+    if not any(isinstance(x, Tensor) for x in inputs):     # shape arithmetic
+        return [np.concatenate([np.asarray(x) for x in inputs], axis=int(a["axis"]))]
+    return [F.cat([_as_tensor(x) for x in inputs], dim=int(a["axis"]))]
+
+
+def constant(inputs, a, node):
+    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+        if key in a:
+            value = np.asarray(a[key])
+            if key in ("value_float", "value_floats"):
+                value = value.astype(np.float32)
+            elif key in ("value_int", "value_ints"):
+                value = value.astype(np.int64)
+            return [value]
+    raise UnsupportedNode(f"a Constant holding {sorted(a)}")
+
+
+def divide(inputs, a, node):
+    x, y = inputs
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):    # shape arithmetic
+        x, y = np.asarray(x), np.asarray(y)
+        if np.issubdtype(x.dtype, np.integer) and x.dtype.kind == "i" and y.dtype.kind == "i":
+            return [(np.trunc(x / y)).astype(x.dtype)]     # ONNX truncates toward zero
+    if not np.issubdtype(_data(x).dtype, np.floating):
+        raise UnsupportedNode(f"Div of {_data(x).dtype} values (integer division)")
+    return [_as_tensor(x) / y]
+
+
+# ---------------------------------------------------------------- shape arithmetic
+# what PyTorch's exporter writes around a pad or a crop: small integer arrays, no gradient
+def shape(inputs, a, node):
+    dims = np.array(inputs[0].shape, np.int64)
+    start, end = a.get("start", 0), a.get("end", None)
+    return [dims[start:end]]
+
+
+def gather(inputs, a, node):
+    data, indices = inputs
+    indices = np.asarray(_data(indices))
+    if np.issubdtype(indices.dtype, np.integer) is False:
+        raise UnsupportedNode("non-integer indices")
+    axis = int(a.get("axis", 0))
+    if isinstance(data, Tensor):
+        index = [slice(None)] * data.ndim
+        index[axis] = indices
+        return [data[tuple(index)]]
+    return [np.take(np.asarray(data), indices, axis=axis)]
+
+
+def cast(inputs, a, node):
+    from onnx import helper
+    dtype = np.dtype(helper.tensor_dtype_to_np_dtype(int(a["to"])))
+    x = inputs[0]
+    if isinstance(x, Tensor):
+        if dtype == x.dtype:
+            return [x]
+        if np.issubdtype(dtype, np.floating):
+            raise UnsupportedNode(f"Cast of {x.dtype} values to {dtype} inside the graph")
+        return [x.data.astype(dtype)]
+    return [np.asarray(x).astype(dtype)]
+
+
+def constant_of_shape(inputs, a, node):
+    value = np.asarray(a.get("value", np.zeros(1, np.float32))).ravel()
+    return [np.full(tuple(_ints(inputs[0])), value[0], dtype=value.dtype)]
+
+
+def transpose(inputs, a, node):
+    x = inputs[0]
+    perm = a.get("perm", list(range(x.ndim))[::-1])
+    return [x.permute(tuple(perm)) if isinstance(x, Tensor) else np.transpose(x, perm)]
+
+
+def dropout(inputs, a, node):
+    """Inference: the identity. A graph that asks for training mode is refused."""
+    if len(inputs) > 2 and inputs[2] is not None and bool(np.asarray(_data(inputs[2])).ravel()[0]):
+        raise UnsupportedNode("training_mode=True (convnet imports inference graphs)")
+    if len(node.output) > 1 and node.output[1]:
+        raise UnsupportedNode("the mask output")
+    return [inputs[0]]
+
+
 def _binary(fn):
-    return lambda inputs, a, node: [fn(inputs[0], inputs[1])]
+    def op(inputs, a, node):
+        x, y = inputs
+        if not isinstance(x, Tensor) and not isinstance(y, Tensor):   # shape arithmetic
+            return [np.asarray(fn(np.asarray(x), np.asarray(y)))]
+        return [fn(x, y)]
+    return op
 
 
 def _unary(fn):
@@ -273,15 +407,17 @@ OPS = {
     "AveragePool": average_pool, "LpPool": lp_pool, "GlobalAveragePool": global_pool("avg"),
     "GlobalMaxPool": global_pool("max"), "Pad": pad, "Resize": resize,
     "BatchNormalization": batch_norm, "Gemm": gemm,
-    "MatMul": _binary(lambda x, w: _as_tensor(x) @ w),
-    "Add": _binary(lambda x, y: _as_tensor(x) + y), "Sub": _binary(lambda x, y: _as_tensor(x) - y),
-    "Mul": _binary(lambda x, y: _as_tensor(x) * y), "Div": _binary(lambda x, y: _as_tensor(x) / y),
-    "Pow": _binary(lambda x, y: _as_tensor(x) ** float(np.asarray(_data(y)).ravel()[0])),
+    "MatMul": _binary(lambda x, w: x @ w),
+    "Add": _binary(lambda x, y: x + y), "Sub": _binary(lambda x, y: x - y),
+    "Mul": _binary(lambda x, y: x * y),
+    "Shape": shape, "Gather": gather, "Cast": cast, "ConstantOfShape": constant_of_shape,
+    "Transpose": transpose, "Div": divide,
+    "Pow": power,
     "Relu": _unary(F.relu), "Sigmoid": _unary(F.sigmoid), "Tanh": _unary(F.tanh),
     "LeakyRelu": lambda inputs, a, node: [F.leaky_relu(inputs[0], float(a.get("alpha", 0.01)))],
     "Softmax": softmax(F.softmax), "LogSoftmax": softmax(F.log_softmax),
     "Flatten": flatten, "Reshape": reshape,
-    "Concat": lambda inputs, a, node: [F.cat([_as_tensor(x) for x in inputs], dim=int(a["axis"]))],
-    "Dropout": lambda inputs, a, node: [inputs[0]], "Identity": lambda inputs, a, node: [inputs[0]],
-    "Slice": slice_, "Unsqueeze": unsqueeze, "ReduceMax": reduce_max, "Einsum": einsum,
+    "Concat": concat,
+    "Dropout": dropout, "Identity": lambda inputs, a, node: [inputs[0]],
+    "Constant": constant, "Slice": slice_, "Unsqueeze": unsqueeze, "ReduceMax": reduce_max, "Einsum": einsum,
 }

@@ -24,7 +24,7 @@ from .import_ops import OPS, UnsupportedNode
 __all__ = ["load", "OnnxGraph", "OnnxImportError"]
 
 MAX_INITIALIZER_VALUES = 2**28
-OPSETS = range(7, 24)
+OPSETS = range(7, 26)
 
 
 class OnnxImportError(ValueError):
@@ -57,7 +57,8 @@ class OnnxGraph(Module):
 
     Args:
         nodes: ``[op_type, inputs, outputs, attributes, name]`` per node.
-        input_name, output_name: the graph's input and output values.
+        input_name, output_name: the graph's input (or a list of inputs: ``forward`` then
+            takes one array each, in order) and its output.
         parameters: ``{value name: (attribute name, shape, dtype name)}`` of the weights.
         constants: ``{value name: array}`` of the non-trainable initializers.
         opset: the file's default-domain opset.
@@ -69,10 +70,11 @@ class OnnxGraph(Module):
         array([[0., 2.]], dtype=float32)
     """
 
-    def __init__(self, nodes, input_name: str, output_name: str, parameters: dict,
+    def __init__(self, nodes, input_name, output_name: str, parameters: dict,
                  constants: dict, opset: int):
         super().__init__()
-        self.input_name, self.output_name, self.opset = input_name, output_name, int(opset)
+        self.input_names = [input_name] if isinstance(input_name, str) else list(input_name)
+        self.output_name, self.opset = output_name, int(opset)
         self.nodes = [_Node(op, inputs, outputs, dict(attributes), name, self.opset)
                       for op, inputs, outputs, attributes, name in nodes]
         self.parameter_names = {}
@@ -81,8 +83,14 @@ class OnnxGraph(Module):
             self.parameter_names[value_name] = attribute
         self.constants = {name: np.asarray(value) for name, value in constants.items()}
 
-    def forward(self, x):
-        values = {self.input_name: x if isinstance(x, Tensor) else Tensor(np.asarray(x))}
+    def forward(self, *inputs):
+        if len(inputs) != len(self.input_names):
+            raise TypeError(f"the graph takes {len(self.input_names)} input(s) "
+                            f"({', '.join(self.input_names)}), got {len(inputs)}")
+        values = {name: x if isinstance(x, Tensor) or not np.issubdtype(np.asarray(x).dtype,
+                                                                         np.floating)
+                  else Tensor(np.asarray(x))          # integer inputs stay integer arrays
+                  for name, x in zip(self.input_names, inputs)}
         values.update(self.constants)
         for value_name, attribute in self.parameter_names.items():
             values[value_name] = getattr(self, attribute)
@@ -182,6 +190,11 @@ def load(f) -> OnnxGraph:
                               f"opset {OPSETS.start}-{OPSETS.stop - 1}")
     graph = proto.graph
     initializers = {tensor.name: _array(tensor, folder, where) for tensor in graph.initializer}
+    from onnx import TensorProto, numpy_helper
+    for index, tensor in enumerate(graph.initializer):   # checked inline, as it was read
+        if tensor.data_location == TensorProto.EXTERNAL:
+            graph.initializer[index].CopyFrom(numpy_helper.from_array(initializers[tensor.name],
+                                                                      tensor.name))
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as error:
@@ -192,12 +205,10 @@ def load(f) -> OnnxGraph:
             raise OnnxImportError(f"{where}: node {node.name!r} uses operator "
                                   f"{node.domain + '.' if node.domain else ''}{node.op_type} "
                                   f"(opset {opset}), which convnet does not import")
-        if node.op_type == "Constant":
-            continue
     inputs = [value.name for value in graph.input if value.name not in initializers]
-    if len(inputs) != 1 or len(graph.output) != 1:
-        raise OnnxImportError(f"{where}: convnet imports graphs of one input and one output, "
-                              f"this one has {len(inputs)} and {len(graph.output)}")
+    if not inputs or len(graph.output) != 1:
+        raise OnnxImportError(f"{where}: convnet imports graphs with inputs and one output, "
+                              f"this one has {len(inputs)} inputs and {len(graph.output)} outputs")
     taken: set = set()
     parameters, constants = {}, {}
     for name, array in initializers.items():
@@ -208,7 +219,8 @@ def load(f) -> OnnxGraph:
     nodes = [[node.op_type, list(node.input), list(node.output),
               {attribute.name: _attribute(attribute, helper) for attribute in node.attribute},
               node.name or f"{node.op_type}_{index}"] for index, node in enumerate(graph.node)]
-    model = OnnxGraph(nodes, inputs[0], graph.output[0].name, parameters, constants, opset)
+    model = OnnxGraph(nodes, inputs[0] if len(inputs) == 1 else inputs, graph.output[0].name,
+                      parameters, constants, opset)
     for name, (attribute, _, _) in parameters.items():
         getattr(model, attribute).data[...] = initializers[name]
     return model
