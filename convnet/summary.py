@@ -167,6 +167,8 @@ def summary(model, input_shape, dtype=np.float32) -> Summary:
     if not shape or any(n < 1 for n in shape):
         raise ValueError(f"input_shape: expected positive sizes such as (C, H, W) or "
                          f"(N, C, H, W), got {input_shape!r}")
+    if hasattr(model, "trace_nodes"):   # an imported ONNX graph: one row per node
+        return _graph_summary(model, shape, dtype)
     x = tensor(np.zeros(shape, dtype=dtype))
     root_field = tuple(Field(1, 1, 0.0) for _ in shape[2:]) if len(shape) >= 3 else None
     fields = {id(x): root_field}
@@ -234,6 +236,41 @@ def summary(model, input_shape, dtype=np.float32) -> Summary:
         total_mult_adds=sum(r.mult_adds for r in rows),
         input_bytes=x.data.nbytes, activation_bytes=sum(r.activation_bytes for r in rows),
         param_bytes=sum(p.data.nbytes for p in parameters))
+
+
+def _graph_summary(model, shape, dtype) -> Summary:
+    """Rows of an imported ONNX graph's nodes: operator, output shape, the parameters it
+    reads (each counted once) and the multiply-adds of Conv, Gemm and MatMul."""
+    x = np.zeros(shape, dtype=dtype)
+    parameters = {name: getattr(model, attribute).data
+                  for name, attribute in model.parameter_names.items()}
+    rows, counted = [], set()
+    for node, inputs, output in model.trace_nodes(x):
+        out_shape = tuple(np.shape(getattr(output, "data", output)))
+        params = sum(parameters[name].size for name in node.input
+                     if name in parameters and name not in counted)
+        counted.update(name for name in node.input if name in parameters)
+        mult_adds = 0
+        if node.op_type == "Conv" and len(inputs) > 1:
+            weight = np.shape(getattr(inputs[1], "data", inputs[1]))
+            mult_adds = int(np.prod(out_shape)) * int(np.prod(weight[1:]))
+        elif node.op_type in ("Gemm", "MatMul") and len(inputs) > 1:
+            weight = np.shape(getattr(inputs[1], "data", inputs[1]))
+            transposed = node.op_type == "Gemm" and node.attributes.get("transB")
+            mult_adds = int(np.prod(out_shape)) * int(weight[-1] if transposed else weight[-2])
+        kernel = node.attributes.get("kernel_shape")
+        notation = "x".join(map(str, kernel)) + (f" s{node.attributes['strides'][0]}"
+                                                 if node.attributes.get("strides") else "") \
+            if kernel else ""
+        nbytes = getattr(getattr(output, "data", output), "nbytes", 0)
+        rows.append(Row(node.name, node.op_type, notation, None, out_shape, params, mult_adds,
+                        None, nbytes))
+    values = list(parameters.values())
+    return Summary(input_shape=shape, rows=rows, total_params=sum(v.size for v in values),
+                   trainable_params=sum(v.size for v in values),
+                   total_mult_adds=sum(r.mult_adds for r in rows), input_bytes=x.nbytes,
+                   activation_bytes=sum(r.activation_bytes for r in rows),
+                   param_bytes=sum(v.nbytes for v in values))
 
 
 def _shape(obj) -> tuple | None:

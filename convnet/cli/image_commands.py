@@ -353,7 +353,12 @@ def run_show(args) -> int:
     channels, height, width = require_input_shape(args.model, metadata)
     layer = _layer_arg(args.layer)
     try:
-        name, module = _find_layer(model, layer)
+        if hasattr(model, "trace_nodes"):    # an ONNX file: its nodes are the layers
+            from ..viz.inspect import find_node
+            node = find_node(model, layer)
+            name, module = node.name, type(node.op_type, (), {})()  # named as its operator
+        else:
+            name, module = _find_layer(model, layer)
     except (ValueError, TypeError) as error:
         raise ValueError(f"--layer: {error}") from None
     image = read_image(args.image, channels, (height, width))

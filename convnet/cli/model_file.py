@@ -24,14 +24,42 @@ def load_model(path: str):
     from ..io import load, read_metadata
     if not os.path.exists(path):
         raise FileNotFoundError(f"model: no such file: {path}")
-    model = load(path)
-    raw = read_metadata(path)
+    if path.lower().endswith(".onnx"):
+        model, raw = _load_onnx(path)
+    else:
+        model = load(path)
+        raw = read_metadata(path)
     if raw is None:
         return model, {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: its metadata is a {type(raw).__name__}, expected an object "
                          f"with classes, input_shape and normalize")
     return model, _checked(path, model, raw)
+
+
+def _load_onnx(path: str):
+    """An ONNX file's module and metadata: convnet's own (written by ``convnet export`` and
+    ``convnet train``), else the input shape its graph declares."""
+    import json
+    from ..onnx import load as load_onnx
+    from ..onnx.export import require_onnx
+    model = load_onnx(path)
+    onnx = require_onnx()
+    proto = onnx.load(path, load_external_data=False)
+    props = {entry.key: entry.value for entry in proto.metadata_props}
+    if "convnet" in props:
+        try:
+            return model, json.loads(props["convnet"])
+        except ValueError:
+            raise ValueError(f"{path}: its 'convnet' metadata is not JSON") from None
+    inputs = [value for value in proto.graph.input
+              if value.name not in {init.name for init in proto.graph.initializer}]
+    dims = [d.dim_value if d.HasField("dim_value") else None
+            for d in inputs[0].type.tensor_type.shape.dim] if inputs else []
+    raw = {}
+    if len(dims) == 4 and all(dims[1:]):
+        raw["input_shape"] = dims[1:]
+    return model, raw
 
 
 def _checked(path: str, model, raw: dict) -> dict:

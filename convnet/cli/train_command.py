@@ -258,10 +258,11 @@ def _run(args, rank: int, world: int) -> int:
         metrics = trainer.evaluate(test_loader)
         results["test"] = {**metrics.to_dict(classes), "split": test_name}
     model_path = os.path.join(run_dir, "model.safetensors")
-    pictures = []
+    pictures, onnx_path = [], None
     if rank == 0:  # the replicas are identical: one writes
         save(model, model_path, metadata=model_metadata)
         write_metrics(os.path.join(run_dir, "metrics.json"), results)
+        onnx_path = _write_onnx(model, model_metadata, run_dir)
         if args.no_plots:
             pictures = []
         elif layout:
@@ -281,10 +282,29 @@ def _run(args, rank: int, world: int) -> int:
         worst = sorted(test_metrics["per_class_accuracy"].items(), key=lambda kv: kv[1])[:3]
         print("hardest classes: " + ", ".join(f"{name} {value:.1%}" for name, value in worst))
     print(f"wrote {model_path}, {os.path.join(run_dir, 'metrics.json')}"
+          + (f", {onnx_path}" if rank == 0 and onnx_path else "")
           + "".join(f", {path}" for path in pictures))
     print(f"next: convnet predict {model_path} IMAGE.png{' -o mask.png' if layout else ''}   |   "
           f"convnet evaluate {model_path}")
     return 0
+
+
+def _write_onnx(model, metadata: dict, run_dir: str) -> str | None:
+    """model.onnx beside model.safetensors when the onnx package is installed (Netron and
+    ONNX Runtime read it); a model ONNX cannot hold exactly is said, not approximated."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        return None
+    from ..onnx import ExportError
+    from .export_command import write_onnx
+    path = os.path.join(run_dir, "model.onnx")
+    try:
+        write_onnx(model, metadata, path)
+    except ExportError as error:
+        print(f"(no model.onnx: {error})")
+        return None
+    return path
 
 
 def _test_split(args, load_dataset):

@@ -11,7 +11,7 @@ name               what                                                         
 ``cifar10``        CIFAR-10 binary version                                      (3, 32, 32)
 ``folder:PATH``    PATH/<class>/<image>, read with Pillow                       any
 ``shapes-seg``     squares, diamonds, discs with a class per pixel (masks)      (1, 32, 32)
-``fashion-seg``    scenes of Fashion-MNIST garments, a class per pixel (masks)  (1, 48, 48)
+``fashion-seg``    scenes of Fashion-MNIST garments, a class per pixel (masks)  (1, 56, 56)
 ``folder:PATH``    segmentation: PATH/train/images + PATH/train/masks, or       any
                    PATH/train + PATH/trainannot (see ``segmentation_folder``)
 =================  ===========================================================  ==============

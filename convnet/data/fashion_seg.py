@@ -2,9 +2,10 @@
 
 In the spirit of M2NIST: each image is a ``size x size`` canvas holding one to
 ``max_items`` garments of the installed Fashion-MNIST split, pasted at random positions
-(a later garment covers an earlier one). A pixel whose garment value is at least
-``threshold`` (0.1) takes that garment's class + 1; every other pixel is class 0,
-``background``. The garments of the train scenes come from Fashion-MNIST's train split,
+where they do not cover each other (a garment whose pixels would touch another's is
+redrawn elsewhere, up to 20 times, then left out), so each garment is whole and its class
+can be told. A pixel whose garment value is at least ``threshold`` (0.1) takes that
+garment's class + 1; every other pixel is class 0, ``background``. The garments of the train scenes come from Fashion-MNIST's train split,
 those of the test scenes from its test split, so no garment is seen in both.
 
 Example (garments of our own in place of the dataset):
@@ -42,17 +43,20 @@ def compose_scenes(garments: np.ndarray, labels: np.ndarray, garment_classes, co
     for index in range(count):  # a few garments per scene: a loop over scenes, not pixels
         for _ in range(int(rng.integers(1, max_items + 1))):
             pick = int(rng.integers(len(garments)))
-            top, left = rng.integers(0, size - height + 1), rng.integers(0, size - width + 1)
             garment = garments[pick]
             inside = garment >= threshold
-            window = (slice(top, top + height), slice(left, left + width))
-            images[index, 0][window][inside] = garment[inside]
-            masks[index][window][inside] = int(labels[pick]) + 1
+            for _attempt in range(20):
+                top, left = rng.integers(0, size - height + 1), rng.integers(0, size - width + 1)
+                window = (slice(top, top + height), slice(left, left + width))
+                if not (masks[index][window][inside] > 0).any():
+                    images[index, 0][window][inside] = garment[inside]
+                    masks[index][window][inside] = int(labels[pick]) + 1
+                    break
     return images, masks, ["background", *garment_classes]
 
 
 def load_fashion_seg(split: str = "train", data_dir=None, download: bool = True,
-                     num_samples: int | None = None, image_size: int = 48, seed: int | None = None,
+                     num_samples: int | None = None, image_size: int = 56, seed: int | None = None,
                      progress: bool = True):
     """Scenes of one split: 6,000 train / 1,000 test by default, seeded by the split."""
     from .idx import load_idx_dataset

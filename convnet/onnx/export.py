@@ -39,7 +39,7 @@ def required_opset(model) -> int:
 
 
 def export(model, args, f, opset_version: int | None = None, input_names=None, output_names=None,
-           dynamic_batch: bool = True):
+           dynamic_batch: bool = True, metadata: dict | None = None):
     """Write ``model`` applied to ``args`` as an ONNX model to ``f`` (a path or a binary file).
 
     Args:
@@ -49,6 +49,8 @@ def export(model, args, f, opset_version: int | None = None, input_names=None, o
         opset_version: None for the lowest that holds the model; a lower one is refused.
         input_names, output_names: one name each (default ``input`` and ``output``).
         dynamic_batch: leave the batch size free (``batch``) in the file.
+        metadata: plain values stored as JSON under the file's ``convnet`` metadata key
+            (``convnet train`` puts the class names, input shape and normalisation there).
 
     Returns:
         The ``onnx.ModelProto`` written.
@@ -104,6 +106,9 @@ def export(model, args, f, opset_version: int | None = None, input_names=None, o
                               opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="convnet")
     proto.ir_version = min(proto.ir_version, 10)   # readable by the onnxruntime releases in use
+    if metadata:
+        import json
+        helper.set_model_props(proto, {"convnet": json.dumps(metadata)})
     onnx.checker.check_model(proto, full_check=True)
     _write(proto, f)
     return proto

@@ -337,6 +337,10 @@ def export_module(graph: GraphBuilder, module, path: str, x_name: str, x: np.nda
     """Write ``module`` applied to value ``x_name`` (array ``x``); ``(name, array)`` out."""
     for cls, handler in _handlers():
         if isinstance(module, cls):
-            return handler(graph, module, path, x_name, x)
+            outer, graph.scope = graph.scope, path
+            try:
+                return handler(graph, module, path, x_name, x)
+            finally:
+                graph.scope = outer
     raise ExportError(f"{path or 'model'}: no exact ONNX form for {type(module).__name__}; "
                       f"nothing was written")

@@ -6,8 +6,9 @@ Example:
     >>> import numpy as np
     >>> graph = GraphBuilder(np.float32)
     >>> weight = graph.initializer(np.ones((2, 3), np.float32), "fc.weight")
+    >>> graph.scope = "fc"
     >>> graph.node("Gemm", ["x", weight], transB=1)
-    'Gemm_0'
+    'fc/Gemm_out'
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class GraphBuilder:
         self.dtype, self.opset = np.dtype(dtype), opset
         self.nodes, self.initializers, self.used = [], [], set()
         self.counts: dict[str, int] = {}
+        self.scope = ""     # the module path whose nodes are being written (names them)
 
     def unique(self, hint: str) -> str:
         name = hint
@@ -61,9 +63,10 @@ class GraphBuilder:
         """Append a node; returns its output name (or list of names when ``outputs`` > 1)."""
         from onnx import helper
         base = name or op
+        prefix = f"{self.scope}/" if self.scope else ""
         names = [self.unique(f"{base}_{index}" if outputs > 1 else base) for index in range(outputs)] \
-            if name else [self.unique(f"{op}_{len(self.nodes)}") for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op, list(inputs), names, name=self.unique(f"n{len(self.nodes)}_{op}"),
+            if name else [self.unique(f"{prefix}{op}_out") for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op, list(inputs), names, name=self.unique(f"{prefix}{op}"),
                                            **{k: v for k, v in attributes.items() if v is not None}))
         return names[0] if outputs == 1 else names
 

@@ -83,6 +83,19 @@ class OnnxGraph(Module):
             self.parameter_names[value_name] = attribute
         self.constants = {name: np.asarray(value) for name, value in constants.items()}
 
+    def trace_nodes(self, *inputs) -> list:
+        """``(node, input values, output value)`` of every node for these inputs (no grad)."""
+        from ..tensor import no_grad
+        seen = []
+        self._observer = lambda node, node_inputs, outputs: seen.append(
+            (node, node_inputs, outputs[0]))
+        try:
+            with no_grad():
+                self.forward(*inputs)
+        finally:
+            self._observer = None
+        return seen
+
     def forward(self, *inputs):
         if len(inputs) != len(self.input_names):
             raise TypeError(f"the graph takes {len(self.input_names)} input(s) "
@@ -104,6 +117,8 @@ class OnnxGraph(Module):
             for name, value in zip(node.output, outputs):
                 if name:
                     values[name] = value
+            if getattr(self, "_observer", None) is not None:
+                self._observer(node, inputs, outputs)
         return values[self.output_name]
 
 

@@ -62,6 +62,20 @@ def _find_layer(model: Module, layer) -> tuple[str, Module]:
                     f"got {type(layer).__name__}")
 
 
+def find_node(graph, layer):
+    """The node of an imported ONNX graph by name or by index (the graph's layers)."""
+    nodes = graph.nodes
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+        if not -len(nodes) <= layer < len(nodes):
+            raise ValueError(f"layer: index {layer} is out of range for the {len(nodes)} nodes")
+        return nodes[layer]
+    for node in nodes:
+        if node.name == layer:
+            return node
+    raise ValueError(f"layer: no node named {layer!r}; the graph has "
+                     f"{[node.name for node in nodes][:12]}")
+
+
 def feature_maps(model, image, layer):
     """The output of one layer of ``model`` for one image.
 
@@ -88,6 +102,12 @@ def feature_maps(model, image, layer):
     """
     if not isinstance(model, Module):
         raise TypeError(f"model: expected a convnet.nn.Module, got {type(model).__name__}")
+    if hasattr(model, "trace_nodes"):   # an imported ONNX graph: its nodes are the layers
+        node = find_node(model, layer)
+        with _evaluation_mode(model):
+            for traced, _, output in model.trace_nodes(_as_batch(image, model)):
+                if traced is node:
+                    return np.array(as_numpy(output, "layer output")[0])
     name, module = _find_layer(model, layer)
     batch = _as_batch(image, model)
     captured = []
