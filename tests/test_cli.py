@@ -116,7 +116,7 @@ def test_train_writes_a_run_folder(capsys):
     assert code == 0, err
     folder = "runs/shapes"
     assert sorted(os.listdir(folder)) == ["checkpoint.safetensors", "metrics.json",
-                                          "model.safetensors"]
+                                          "model.onnx", "model.safetensors"]
     assert "test accuracy" in out
     with open(f"{folder}/metrics.json") as handle:
         metrics = json.load(handle)

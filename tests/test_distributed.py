@@ -90,7 +90,7 @@ def test_the_train_command_under_mpiexec_and_its_resume(tmp_path):
     assert result.stdout.count("2 processes (MPI), global batch 32 = 2 x 16") == 1
     assert result.stdout.count("test accuracy") == 1                      # rank 0 alone prints
     assert sorted(os.listdir(tmp_path / "dp")) == ["checkpoint.safetensors", "metrics.json",
-                                                   "model.safetensors"]
+                                                   "model.onnx", "model.safetensors"]
     metrics = json.loads((tmp_path / "dp" / "metrics.json").read_text())
     assert metrics["test"]["count"] == 360                                # every test image once
     result = launch(2, "convnet", *common, "--epochs", "3", "--resume", module=True)

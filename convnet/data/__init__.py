@@ -90,7 +90,7 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
         >>> load_dataset('imagenet')
         Traceback (most recent call last):
         ...
-        convnet.data.download.DatasetError: unknown dataset 'imagenet'; expected one of digits, shapes, mnist, fashion-mnist, kmnist, cifar10, folder:PATH
+        convnet.data.download.DatasetError: unknown dataset 'imagenet'; expected one of digits, shapes, mnist, fashion-mnist, kmnist, cifar10, shapes-seg, fashion-seg, folder:PATH
     """
     key, path = _canonical(name)
     if split not in SPLITS and not (key == "folder" and split == "val"):

@@ -83,7 +83,7 @@ def export(model, args, f, opset_version: int | None = None, input_names=None, o
         raise ExportError(f"opset_version {opset}: convnet writes opset {DEFAULT_OPSET} or newer")
     input_name = (input_names or ["input"])[0]
     output_name = (output_names or ["output"])[0]
-    from .export_layers import export_module
+    from .handlers import export_module
     graph = GraphBuilder(x.dtype, opset)
     graph.used.update({input_name})
     modes = [(module, module.training) for module in model.modules()]

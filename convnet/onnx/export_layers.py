@@ -1,6 +1,7 @@
 """One function per kind of convnet layer, writing the ONNX nodes that compute it exactly.
 
-Each handler is called as ``handler(graph, module, path, x_name, x)`` with the layer's
+Each handler is called as ``handler(graph, module, path, x_name, x)`` (children are written
+through ``graph.recurse``, see :mod:`.handlers`) with the layer's
 input value name and its input array (the model is run once on the example input, so every
 size is known), and returns ``(output name, output array)``. Weights become initializers
 named by their ``state_dict`` keys. A layer or setting that ONNX cannot hold exactly is an
@@ -18,7 +19,9 @@ from ..ops.windows import resolve_padding, to_tuple
 from ..tensor import Tensor, no_grad
 from .graph import ExportError, GraphBuilder
 
-__all__ = ["export_module"]
+__all__ = ["conv", "conv_transpose", "unshared_conv", "max_pool", "avg_pool", "lp_pool",
+           "adaptive_pool", "maxout", "weighted_sum_pool", "linear", "flatten", "batch_norm",
+           "upsample", "activation", "softmax", "scaled_tanh", "passthrough", "sequential"]
 
 
 def _run(module, x: np.ndarray) -> np.ndarray:
@@ -306,41 +309,5 @@ def passthrough(graph, module, path, x_name, x):
 
 def sequential(graph, module, path, x_name, x):
     for name, child in module.named_children():
-        x_name, x = export_module(graph, child, f"{path}.{name}" if path else name, x_name, x)
+        x_name, x = graph.recurse(child, f"{path}.{name}" if path else name, x_name, x)
     return x_name, x
-
-
-def _handlers():
-    from ..nn.conv import _ConvNd
-    from ..nn.conv_transpose import _ConvTransposeNd
-    from ..nn.local import _UnsharedConvNd
-    from ..nn.pool import _AdaptivePool, _AvgPoolNd, _LPPoolNd, _MaxPoolNd
-    from ..nn.regularization import _BatchNorm
-    from . import export_models
-    return [
-        (nn.Sequential, sequential), (_ConvNd, conv), (_ConvTransposeNd, conv_transpose),
-        (_UnsharedConvNd, unshared_conv), (_MaxPoolNd, max_pool), (_AvgPoolNd, avg_pool),
-        (_LPPoolNd, lp_pool), (_AdaptivePool, adaptive_pool), (nn.Maxout, maxout),
-        (nn.WeightedSumPool2d, weighted_sum_pool), (nn.Linear, linear), (nn.Flatten, flatten),
-        (_BatchNorm, batch_norm), (nn.Upsample, upsample),
-        (nn.ReLU, activation("Relu")), (nn.Sigmoid, activation("Sigmoid")),
-        (nn.Tanh, activation("Tanh")),
-        (nn.LeakyReLU, activation("LeakyRelu", alpha=lambda m: float(m.negative_slope))),
-        (nn.Softmax, softmax("Softmax")), (nn.LogSoftmax, softmax("LogSoftmax")),
-        (nn.ScaledTanh, scaled_tanh), (nn.Dropout, passthrough), (nn.Identity, passthrough),
-        (nn.UNet, export_models.unet), (nn.FCN, export_models.fcn),
-        (nn.RecurrentRefine, export_models.recurrent_refine),
-    ]
-
-
-def export_module(graph: GraphBuilder, module, path: str, x_name: str, x: np.ndarray):
-    """Write ``module`` applied to value ``x_name`` (array ``x``); ``(name, array)`` out."""
-    for cls, handler in _handlers():
-        if isinstance(module, cls):
-            outer, graph.scope = graph.scope, path
-            try:
-                return handler(graph, module, path, x_name, x)
-            finally:
-                graph.scope = outer
-    raise ExportError(f"{path or 'model'}: no exact ONNX form for {type(module).__name__}; "
-                      f"nothing was written")

@@ -9,6 +9,12 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor, no_grad
+from .export_layers import conv
+
+
+def _recurse(graph):
+    """``export_module(graph, module, path, name, x)`` through the graph's recursion hook."""
+    return lambda _graph, module, path, name, x: graph.recurse(module, path, name, x)
 
 
 def _match_size(graph, name, y: np.ndarray, size):
@@ -29,7 +35,7 @@ def _match_size(graph, name, y: np.ndarray, size):
 
 
 def unet(graph, module, path, x_name, x):
-    from .export_layers import export_module
+    export_module = _recurse(graph)
     prefix = f"{path}." if path else ""
     skips = []
     for level, block in enumerate(module.encoder):
@@ -48,16 +54,14 @@ def unet(graph, module, path, x_name, x):
 
 
 def fcn(graph, module, path, x_name, x):
-    from .export_layers import export_module
-    return export_module(graph, module.layers, f"{path}.layers" if path else "layers", x_name, x)
+    return _recurse(graph)(graph, module.layers, f"{path}.layers" if path else "layers", x_name, x)
 
 
 def recurrent_refine(graph, module, path, x_name, x):
     """``scores = W(relu(U x))``, then ``T - 1`` times ``W(relu(U x + V softmax(scores)))``,
     the stage's weights written once and read at every step."""
-    from .export_layers import conv
+    export_module = _recurse(graph)
     prefix = f"{path}." if path else ""
-    from .export_layers import export_module
     image_name, image = export_module(graph, module.U, f"{prefix}U", x_name, x)
     weight_names = {}
 

@@ -40,6 +40,7 @@ class GraphBuilder:
         self.nodes, self.initializers, self.used = [], [], set()
         self.counts: dict[str, int] = {}
         self.scope = ""     # the module path whose nodes are being written (names them)
+        self.recurse = None  # writes a child module: set by convnet.onnx.handlers
 
     def unique(self, hint: str) -> str:
         name = hint

@@ -1,0 +1,293 @@
+"""What the explorer page shows, computed by the library: an :class:`ExploreSession` holds
+one model (and its metadata) and answers each API request with plain JSON values.
+
+Example:
+    >>> import numpy as np
+    >>> from convnet.models import build_model
+    >>> model = build_model("digits-cnn", (1, 8, 8), 10, rng=0)
+    >>> session = ExploreSession(model, {"input_shape": [1, 8, 8], "classes": list("0123456789")})
+    >>> [layer["type"] for layer in session.describe()["layers"]][:3]
+    ['Conv2d', 'ReLU', 'Conv2d']
+    >>> answer = session.unit({"pixels": np.ones((1, 8, 8)).tolist()}, layer=0, channel=2, y=3, x=4)
+    >>> abs(answer["sum"] - answer["forward_value"]) < 1e-5
+    True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, no_grad
+
+MAX_MAPS = 32       # maps sent per layer in the overview
+MAX_SAMPLES = 24    # test images offered on the page
+
+
+class ExploreError(ValueError):
+    """A request the session cannot answer; the message is shown on the page."""
+
+
+def _record(model, batch: np.ndarray) -> list:
+    """``(name, module, input, output)`` of every leaf module call, in order (eval, no grad)."""
+    leaves = [(name, m) for name, m in model.named_modules() if next(m.children(), None) is None]
+    calls, originals = [], []
+
+    def wrap(name, module, forward):
+        def wrapped(*args, **kwargs):
+            output = forward(*args, **kwargs)
+            value = args[0].data if isinstance(args[0], Tensor) else np.asarray(args[0])
+            calls.append((name, module, value, output.data))
+            return output
+        return wrapped
+
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        for name, module in leaves:
+            originals.append((module, module.__dict__.get("forward")))
+            object.__setattr__(module, "forward", wrap(name, module, module.forward))
+        model.eval()
+        with no_grad():
+            output = model(Tensor(batch))
+    finally:
+        for module, original in originals:
+            if original is None:
+                module.__dict__.pop("forward", None)
+            else:
+                object.__setattr__(module, "forward", original)
+        for module, mode in modes:
+            object.__setattr__(module, "training", mode)
+    return calls, output.data
+
+
+def _maps(value: np.ndarray) -> dict:
+    """A layer output for the page: up to MAX_MAPS maps as 0-255 grey levels (each stretched
+    between its own min and max, which are sent beside it), or a vector's values."""
+    if value.ndim == 3:
+        shown = value[:MAX_MAPS].astype(np.float64)
+        low, high = shown.min(axis=(1, 2)), shown.max(axis=(1, 2))
+        spread = np.where(high > low, high - low, 1.0)
+        grey = np.rint(255 * (shown - low[:, None, None]) / spread[:, None, None]).astype(int)
+        return {"maps": grey.tolist(), "low": low.tolist(), "high": high.tolist(),
+                "count": int(value.shape[0])}
+    flat = value.ravel()
+    return {"values": flat[:512].astype(np.float64).tolist(), "count": int(flat.size)}
+
+
+class ExploreSession:
+    """One model for the explorer page.
+
+    Args:
+        model: a :class:`convnet.nn.Module` (a ``convnet train`` model or an imported ONNX one).
+        metadata: the model file's metadata (``input_shape`` needed; ``classes``,
+            ``normalize``, ``dataset``, ``task`` used when present).
+        samples: (N, C, H, W) images in [0, 1] to offer (default: the model's test split,
+            when it is on this machine).
+    """
+
+    def __init__(self, model, metadata: dict, samples=None):
+        from ..summary import summary
+        if not metadata.get("input_shape"):
+            raise ExploreError("the model's metadata gives no input shape")
+        self.model, self.metadata = model, metadata
+        self.input_shape = tuple(int(v) for v in metadata["input_shape"])
+        self.classes = metadata.get("classes")
+        self.segmentation = metadata.get("task") == "segmentation"
+        self.rows = summary(model, self.input_shape).rows
+        self.samples = self._samples() if samples is None else np.asarray(samples, np.float32)
+
+    # ------------------------------------------------------------------ inputs
+    def _samples(self) -> np.ndarray:
+        dataset = self.metadata.get("dataset")
+        if not dataset:
+            return np.zeros((0, *self.input_shape), np.float32)
+        try:
+            from ..data import load_dataset
+            data = load_dataset(dataset, "test", download=False)
+        except (ValueError, OSError, ImportError):
+            return np.zeros((0, *self.input_shape), np.float32)
+        if data.image_shape != self.input_shape:
+            return np.zeros((0, *self.input_shape), np.float32)
+        return data.images[:MAX_SAMPLES].astype(np.float32)
+
+    def image(self, request) -> np.ndarray:
+        """(C, H, W) float32 in [0, 1] from ``{"sample": i}`` or ``{"pixels": ...}``."""
+        if not isinstance(request, dict):
+            raise ExploreError("image: expected {\"sample\": i} or {\"pixels\": [...]}")
+        if "sample" in request:
+            index = request["sample"]
+            if isinstance(index, bool) or not isinstance(index, int) or \
+                    not 0 <= index < len(self.samples):
+                raise ExploreError(f"sample: expected an index in [0, {len(self.samples)}), "
+                                   f"got {index!r}")
+            return self.samples[index]
+        try:
+            pixels = np.asarray(request.get("pixels"), dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ExploreError("pixels: expected nested lists of numbers") from None
+        if pixels.shape != self.input_shape:
+            raise ExploreError(f"pixels: expected shape {self.input_shape}, got {pixels.shape}")
+        if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 1:
+            raise ExploreError("pixels: expected finite values in [0, 1]")
+        return pixels
+
+    def upload(self, data: bytes) -> dict:
+        """An uploaded image file, converted and resized to the model's input."""
+        import os
+        import tempfile
+        from ..data.image_file import read_image
+        channels, height, width = self.input_shape
+        with tempfile.TemporaryDirectory() as folder:   # the one image reader and its guards
+            path = os.path.join(folder, "upload")
+            with open(path, "wb") as handle:
+                handle.write(data)
+            try:
+                pixels = read_image(path, "L" if channels == 1 else "RGB", (height, width))
+            except (ValueError, OSError) as error:
+                message = str(error).replace(path, "the upload")
+                raise ExploreError(f"upload: not an image this page can read ({message})") from None
+        return {"pixels": pixels.astype(np.float64).tolist()}
+
+    def _normalized(self, image: np.ndarray) -> np.ndarray:
+        normalize = self.metadata.get("normalize")
+        if not normalize:
+            return image[None].astype(np.float32)
+        mean = np.asarray(normalize["mean"], np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(normalize["std"], np.float32).reshape(1, -1, 1, 1)
+        return ((image[None] - mean) / std).astype(np.float32)
+
+    # ------------------------------------------------------------------ answers
+    def describe(self) -> dict:
+        layers = [{"index": index, "name": row.name, "type": row.type, "notation": row.notation,
+                   "shape": list(row.output_shape[1:]), "params": row.params}
+                  for index, row in enumerate(self.rows)]
+        return {"input_shape": list(self.input_shape), "classes": self.classes,
+                "segmentation": self.segmentation, "layers": layers,
+                "samples": len(self.samples), "arch": self.metadata.get("arch")}
+
+    def forward(self, request) -> dict:
+        image = self.image(request)
+        calls, output = _record(self.model, self._normalized(image))
+        scores = output[0].astype(np.float64)
+        scores = np.exp(scores - scores.max(axis=0))
+        probabilities = scores / scores.sum(axis=0)
+        answer = {"image": image.astype(np.float64).tolist(),
+                  "layers": [_maps(value[0]) for _, _, _, value in calls]}
+        if probabilities.ndim == 3:    # a label per pixel
+            mask = probabilities.argmax(axis=0)
+            answer["mask"] = mask.tolist()
+            answer["shares"] = (np.bincount(mask.ravel(), minlength=len(probabilities))
+                                / mask.size).tolist()
+        else:
+            answer["probabilities"] = probabilities.tolist()
+            answer["predicted"] = int(np.argmax(probabilities))
+        return answer
+
+    def _layer(self, layer):
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(self.rows):
+            raise ExploreError(f"layer: expected an index in [0, {len(self.rows)}), got {layer!r}")
+        return layer
+
+    def unit(self, request, layer, channel, y=0, x=0) -> dict:
+        from .units import unit
+        layer = self._layer(layer)
+        calls, _ = _record(self.model, self._normalized(self.image(request)))
+        name, module, layer_input, layer_output = calls[layer]
+        layer_input, layer_output = layer_input[0], layer_output[0]
+        for label, value, size in (("channel", channel, layer_output.shape[0]),
+                                   ("y", y, layer_output.shape[1] if layer_output.ndim == 3 else 1),
+                                   ("x", x, layer_output.shape[2] if layer_output.ndim == 3 else 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+                raise ExploreError(f"{label}: expected an index in [0, {size}), got {value!r}")
+        try:
+            answer = unit(module, layer_input, layer_output, channel, y, x)
+        except ValueError as error:
+            raise ExploreError(str(error)) from None
+        answer.update(layer=layer, name=name, channel=channel, y=y, x=x,
+                      field=self._field(layer, y, x))
+        if layer + 1 < len(calls) and type(calls[layer + 1][1]).__name__ == "ReLU":
+            answer["after_relu"] = max(answer["forward_value"], 0.0)
+        return answer
+
+    def _field(self, layer, y, x):
+        """The unit's receptive field on the input: [top, left, bottom, right] (inclusive)."""
+        field = self.rows[layer].receptive_field
+        if field in (None, "all") or len(field) != 2:
+            return None if field is None else "all"
+        box = []
+        for f, index in zip(field, (y, x)):
+            centre = f.start + f.jump * index
+            box.append((centre - (f.size - 1) / 2, centre + (f.size - 1) / 2))
+        return [box[0][0], box[1][0], box[0][1], box[1][1]]
+
+    def filters(self, layer) -> dict:
+        from ..nn.conv import _ConvNd
+        layer = self._layer(layer)
+        name = self.rows[layer].name
+        module = dict(self.model.named_modules()).get(name)
+        if not isinstance(module, _ConvNd) or module.spatial_dims != 2:
+            raise ExploreError(f"filters: layer {layer} ({self.rows[layer].type}) is not a 2-D "
+                               f"convolution")
+        weight = module.weight.data[:64].astype(np.float64)
+        return {"layer": layer, "name": name, "shape": list(module.weight.shape),
+                "filters": weight.tolist()}
+
+    def saliency(self, request, target=None) -> dict:
+        from ..viz.inspect import saliency_map
+        if self.segmentation:
+            raise ExploreError("saliency: shown for classifiers (one score per class)")
+        image = self._normalized(self.image(request))[0]
+        classes = len(self.classes) if self.classes else None
+        if target is not None and (isinstance(target, bool) or not isinstance(target, int)
+                                   or (classes and not 0 <= target < classes)):
+            raise ExploreError(f"target: expected a class index, got {target!r}")
+        try:
+            saliency = saliency_map(self.model, image, target)
+        except ValueError as error:
+            raise ExploreError(f"saliency: {error}") from None
+        answer = {"saliency": saliency.astype(np.float64).tolist()}
+        answer["gradcam"] = self._gradcam(image, target)
+        return answer
+
+    def _gradcam(self, image, target):
+        """Grad-CAM (Selvaraju et al. 2017) at the last layer with feature maps of a
+        Sequential model: ReLU(sum_k mean(d score / d A_k) A_k), upsampled to the input."""
+        from .. import functional as F
+        from ..nn import Sequential
+        if not isinstance(self.model, Sequential):
+            return None
+        layers = list(self.model)
+        calls, _ = _record(self.model, image[None])
+        last = max((i for i, (_, _, _, out) in enumerate(calls) if out.ndim == 4
+                    and out.shape[2] > 1), default=None)
+        if last is None or len(calls) != len(layers):
+            return None
+        maps = Tensor(calls[last][3], requires_grad=True)
+        modes = [(m, m.training) for m in self.model.modules()]
+        parameters = [(p, p.requires_grad) for p in self.model.parameters()]
+        self.model.eval()
+        try:
+            for parameter, _ in parameters:   # the model's own gradients stay untouched
+                parameter.requires_grad = False
+            scores = Sequential(*layers[last + 1:])(maps) if last + 1 < len(layers) else maps
+            chosen = int(np.argmax(scores.data[0])) if target is None else target
+            upstream = np.zeros(scores.shape, scores.dtype)
+            upstream[0, chosen] = 1
+            scores.backward(upstream)
+        finally:
+            for module, mode in modes:
+                object.__setattr__(module, "training", mode)
+            for parameter, flag in parameters:
+                parameter.requires_grad = flag
+        weights = maps.grad[0].mean(axis=(1, 2))
+        cam = np.maximum((weights[:, None, None] * maps.data[0]).sum(axis=0), 0)
+        with no_grad():
+            cam = F.interpolate(Tensor(cam[None, None].astype(np.float32)),
+                                size=self.input_shape[1:], mode="bilinear").data[0, 0]
+        return {"map": cam.astype(np.float64).tolist(), "layer": calls[last][0]}
+
+    def playground(self, request) -> dict:
+        from .playground import playground
+        try:
+            return playground(**request)
+        except TypeError as error:
+            raise ExploreError(f"playground: {error}") from None
