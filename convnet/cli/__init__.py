@@ -1,4 +1,4 @@
-"""The ``convnet`` command: train, evaluate, predict, summary, export, filter, match, show, demo.
+"""The ``convnet`` command: train, evaluate, predict, summary, export, explore, filter, match, show, demo.
 
 Every mistake a user can make (missing data, unknown dataset or model, malformed
 architecture, unreadable image, a file that is not a convnet model) ends in one
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import export_command, image_commands, model_commands, train_command
+from . import explore_command, export_command, image_commands, model_commands, train_command
 from .demo import demo
 
 USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_command.add_parser(commands)
     model_commands.add_parsers(commands)
     export_command.add_parser(commands)
+    explore_command.add_parser(commands)
     image_commands.add_parsers(commands)
     commands.add_parser("demo", help="the notes' worked examples, computed by convnet")
     return parser

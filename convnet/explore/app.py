@@ -5,16 +5,12 @@ line. Uploads are limited to :data:`MAX_UPLOAD` bytes; every bad request is a JS
 ``{"error": message}`` with status 400, never a server crash.
 
 Example:
-    >>> from starlette.testclient import TestClient
     >>> from convnet.models import build_model
     >>> from convnet.explore import ExploreSession
     >>> session = ExploreSession(build_model("digits-cnn", (1, 8, 8), 10, rng=0),
     ...                          {"input_shape": [1, 8, 8]}, samples=[])
-    >>> client = TestClient(create_app(session))
-    >>> client.get("/api/model").json()["input_shape"]
-    [1, 8, 8]
-    >>> client.post("/api/forward", json={"sample": 3}).json()
-    {'error': 'sample: expected an index in [0, 0), got 3'}
+    >>> sorted(route.path for route in create_app(session).routes)[:4]
+    ['/', '/api/filters', '/api/forward', '/api/model']
 """
 
 from __future__ import annotations
@@ -58,6 +54,9 @@ def create_app(session):
                     result = await answer(request, b"")
             except ExploreError as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
+            except (ValueError, TypeError) as error:   # what the library refused
+                return JSONResponse({"error": f"{type(error).__name__}: {error}"},
+                                    status_code=400)
             return JSONResponse(result)
         return endpoint
 
@@ -103,7 +102,10 @@ def create_app(session):
     async def playground(request, body):
         return session.playground(parsed(body))
 
-    routes = [Route(path, page) for path in ASSETS]
+    def no_icon(request):
+        return Response(status_code=204)
+
+    routes = [Route(path, page) for path in ASSETS] + [Route("/favicon.ico", no_icon)]
     routes += [Route("/api/model", handler(model)),
                Route("/api/sample/{index}", handler(sample)),
                Route("/api/upload", handler(upload), methods=["POST"]),

@@ -289,5 +289,5 @@ class ExploreSession:
         from .playground import playground
         try:
             return playground(**request)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise ExploreError(f"playground: {error}") from None
