@@ -53,6 +53,7 @@ def conv_unit(module: _ConvNd, layer_input, layer_output, channel, y, x) -> dict
     total = float(products.sum(dtype=np.float64) + bias)
     return {"kind": "conv", "window": window.tolist(), "kernel": kernel.tolist(),
             "products": products.tolist(), "bias": bias, "sum": total,
+            "channel_sums": products.sum(axis=(1, 2), dtype=np.float64).tolist(),
             "forward_value": float(layer_output[channel, y, x]),
             "padded_at": [top - pairs[0][0], left - pairs[1][0]],
             "input_channels": [group * per_group, (group + 1) * per_group]}

@@ -226,11 +226,31 @@ async function showUnit(layer, channel, y, x) {
     row.appendChild(f);
   };
   if (answer.kind === "conv") {
-    answer.window.forEach((plane, c) => {
-      figure(`input window, channel ${answer.input_channels[0] + c}`, table(plane));
-      figure(`kernel, channel ${answer.input_channels[0] + c}`, table(answer.kernel[c]));
-      figure(`products, channel ${answer.input_channels[0] + c}`, table(answer.products[c]));
-    });
+    const shown = Math.min(answer.window.length, 6);
+    const note = document.createElement("p");
+    note.className = "hint";
+    note.textContent = `The layer's input is read through the unit's window in each of its ` +
+      `${answer.window.length} input channels` + (shown < answer.window.length ? ` (the first ${shown} shown; the sum covers all)` : "") +
+      (layer === 0 ? "; the first layer's input is the image after normalisation." : ".");
+    box.appendChild(note);
+    for (let c = 0; c < shown; c++) {
+      const line = document.createElement("div");
+      line.className = "row channel";
+      const channel = answer.input_channels[0] + c;
+      [["input window", answer.window[c]], ["× kernel", answer.kernel[c]], ["= products", answer.products[c]]]
+        .forEach(([caption, rows]) => {
+          const f = document.createElement("figure");
+          f.appendChild(table(rows));
+          const label = document.createElement("figcaption");
+          label.textContent = `${caption}, channel ${channel}`;
+          f.appendChild(label); line.appendChild(f);
+        });
+      const total = document.createElement("div");
+      total.className = "equation";
+      total.textContent = `Σ = ${format(answer.channel_sums[c])}`;
+      line.appendChild(total);
+      box.appendChild(line);
+    }
   } else if (answer.kind === "maxpool" || answer.kind === "avgpool") {
     const winner = answer.winner || [-1, -1];
     figure("input window" + (answer.winner ? " (the winner marked)" : ""),
