@@ -67,6 +67,7 @@ from .nn.conv_transpose import _ConvTransposeNd
 from .nn.linear import Flatten, Identity, Linear
 from .nn.local import _UnsharedConvNd
 from .nn.pool import _AdaptivePool, _AvgPoolNd, _LPPoolNd, _MaxPoolNd, Maxout
+from .nn.leaf_calls import watch_leaf_calls
 from .nn.regularization import _BatchNorm, Dropout, Upsample
 from .ops.conv.transpose import conv_transpose_spec
 from .ops.windows import effective_kernel, resolve_padding, to_tuple
@@ -203,30 +204,8 @@ def summary(model, input_shape, dtype=np.float32) -> Summary:
             keep_alive.append(obj)
         last.append((out_array, field_out))
 
-    def wrap(name, module, forward):
-        def wrapped(*args, **kwargs):
-            output = forward(*args, **kwargs)
-            record(name, module, args, output)
-            return output
-        return wrapped
-
-    leaves = [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
-    modes = [(m, m.training) for m in model.modules()]
-    originals = [(m, m.__dict__.get("forward")) for _, m in leaves]
-    try:
-        for name, module in leaves:
-            object.__setattr__(module, "forward", wrap(name, module, module.forward))
-        model.eval()
-        with no_grad():
-            model(x)
-    finally:
-        for module, original in originals:
-            if original is None:
-                module.__dict__.pop("forward", None)
-            else:
-                object.__setattr__(module, "forward", original)
-        for module, mode in modes:
-            object.__setattr__(module, "training", mode)
+    with watch_leaf_calls(model, record), no_grad():
+        model(x)
 
     parameters = list(model.parameters())
     return Summary(

@@ -45,17 +45,14 @@ def require_input_shape(path: str, metadata: dict) -> tuple[int, int, int]:
     return metadata["input_shape"]
 
 
-def run_evaluate(args) -> int:
-    from ..data import DataLoader, load_dataset
-    from ..train import Trainer
-    model, metadata = load_model(args.model)
-    if metadata.get("task") == "segmentation":
-        from .segmentation_commands import evaluate
-        return evaluate(args, model, metadata, load_dataset)
+def evaluation_data(args, metadata: dict, load_dataset, batch: int = 256, **options):
+    """(dataset, class names, loader) that ``convnet evaluate`` runs a model on: the model's
+    dataset unless ``--dataset``, normalised as its training data was."""
+    from ..data import DataLoader
     dataset_name = args.dataset or metadata.get("dataset")
     if not dataset_name:
         raise ValueError(f"--dataset: {args.model} does not say which dataset it was trained on")
-    data = load_dataset(dataset_name, args.split, data_dir=args.data_dir)
+    data = load_dataset(dataset_name, args.split, data_dir=args.data_dir, **options)
     classes = metadata.get("classes") or list(data.classes)
     if len(data.classes) != len(classes):
         raise ValueError(f"--dataset: {data.name} has {len(data.classes)} classes, the model "
@@ -63,8 +60,19 @@ def run_evaluate(args) -> int:
     if len(data) == 0:
         raise ValueError(f"--dataset: the {args.split} split of {data.name} holds no images")
     normalize = metadata.get("normalize")
-    loader = DataLoader(data, 256, normalize=(normalize["mean"], normalize["std"])
+    loader = DataLoader(data, batch, normalize=(normalize["mean"], normalize["std"])
                         if normalize else None)
+    return data, classes, loader
+
+
+def run_evaluate(args) -> int:
+    from ..data import load_dataset
+    from ..train import Trainer
+    model, metadata = load_model(args.model)
+    if metadata.get("task") == "segmentation":
+        from .segmentation_commands import evaluate
+        return evaluate(args, model, metadata, load_dataset)
+    data, classes, loader = evaluation_data(args, metadata, load_dataset)
     trainer = Trainer(model, None, None, progress=False, num_classes=len(classes))
     metrics = trainer.evaluate(loader)
     print(f"{args.model} on {data.name} {args.split} ({len(data)} images): "

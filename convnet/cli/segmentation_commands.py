@@ -19,26 +19,16 @@ import numpy as np
 def evaluate(args, model, metadata, load_dataset) -> int:
     from ..data import DataLoader
     from ..train import Trainer
-    dataset = args.dataset or metadata.get("dataset")
-    if not dataset:
-        raise ValueError(f"--dataset: {args.model} does not say which dataset it was trained on")
+    from .model_commands import evaluation_data
+    dataset = args.dataset or metadata.get("dataset") or ""
     options = {}
     if dataset.startswith("folder:"):
         options = {"size": metadata.get("image_size"),
                    "ignore_index": metadata.get("ignore_index", 255)}
-    data = load_dataset(dataset, args.split, data_dir=args.data_dir, **options)
+    data, classes, loader = evaluation_data(args, metadata, load_dataset, 32, **options)
     if not data.is_segmentation:
         raise ValueError(f"--dataset: {data.name} has a label per image; {args.model} labels "
                          f"pixels")
-    classes = metadata.get("classes") or list(data.classes)
-    if len(data.classes) != len(classes):
-        raise ValueError(f"--dataset: {data.name} has {len(data.classes)} classes, the model "
-                         f"{args.model} knows {len(classes)}")
-    if len(data) == 0:
-        raise ValueError(f"--dataset: the {args.split} split of {data.name} holds no images")
-    normalize = metadata.get("normalize")
-    loader = DataLoader(data, 32, normalize=(normalize["mean"], normalize["std"])
-                        if normalize else None)
     trainer = Trainer(model, None, None, progress=False, num_classes=len(classes),
                       ignore_index=data.ignore_index)
     metrics = trainer.evaluate(loader)

@@ -29,33 +29,15 @@ class ExploreError(ValueError):
 
 def _record(model, batch: np.ndarray) -> list:
     """``(name, module, input, output)`` of every leaf module call, in order (eval, no grad)."""
-    leaves = [(name, m) for name, m in model.named_modules() if next(m.children(), None) is None]
-    calls, originals = [], []
+    from ..nn.leaf_calls import watch_leaf_calls
+    calls = []
 
-    def wrap(name, module, forward):
-        def wrapped(*args, **kwargs):
-            output = forward(*args, **kwargs)
-            value = args[0].data if isinstance(args[0], Tensor) else np.asarray(args[0])
-            calls.append((name, module, value, output.data))
-            return output
-        return wrapped
+    def record(name, module, args, output):
+        value = args[0].data if isinstance(args[0], Tensor) else np.asarray(args[0])
+        calls.append((name, module, value, output.data))
 
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        for name, module in leaves:
-            originals.append((module, module.__dict__.get("forward")))
-            object.__setattr__(module, "forward", wrap(name, module, module.forward))
-        model.eval()
-        with no_grad():
-            output = model(Tensor(batch))
-    finally:
-        for module, original in originals:
-            if original is None:
-                module.__dict__.pop("forward", None)
-            else:
-                object.__setattr__(module, "forward", original)
-        for module, mode in modes:
-            object.__setattr__(module, "training", mode)
+    with watch_leaf_calls(model, record), no_grad():
+        output = model(Tensor(batch))
     return calls, output.data
 
 
