@@ -262,6 +262,18 @@ def test_the_page_in_a_browser(server, session, tmp_path):
             browser.close()
 
 
+def test_a_segmentation_model_shows_its_mask():
+    model = build_model("unet depth=1 width=4", (1, 12, 12), 3, rng=0)
+    session = ExploreSession(model, {"input_shape": [1, 12, 12], "task": "segmentation",
+                                     "classes": ["background", "a", "b"]}, samples=[])
+    image = np.random.default_rng(0).random((1, 12, 12))
+    answer = session.forward({"pixels": image.tolist()})
+    with convnet.no_grad():
+        expected = model.eval()(image[None].astype(np.float32)).data[0].argmax(axis=0)
+    np.testing.assert_array_equal(answer["mask"], expected)
+    assert len(answer["palette"]) == 3 and sum(answer["shares"]) == pytest.approx(1.0)
+
+
 def test_the_command_serves_on_loopback(tmp_path):
     from convnet.io import save
     model = build_model("digits-cnn", (1, 8, 8), 10, rng=0)

@@ -159,6 +159,8 @@ class ExploreSession:
             answer["mask"] = mask.tolist()
             answer["shares"] = (np.bincount(mask.ravel(), minlength=len(probabilities))
                                 / mask.size).tolist()
+            from ..viz.segmentation import PALETTE
+            answer["palette"] = PALETTE[np.arange(len(probabilities)) % 255].tolist()
         else:
             answer["probabilities"] = probabilities.tolist()
             answer["predicted"] = int(np.argmax(probabilities))

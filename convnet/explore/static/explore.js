@@ -143,10 +143,25 @@ function showPrediction(answer) {
   const values = answer.probabilities || answer.shares;
   $("prediction-title").textContent = answer.probabilities
     ? `prediction: ${className(answer.predicted)}` : "predicted mask: share of each class";
+  if (answer.mask) {   // the predicted label of every pixel, in the library's palette
+    const canvas = document.createElement("canvas");
+    canvas.id = "mask";
+    const height = answer.mask.length, width = answer.mask[0].length;
+    const scale = Math.max(1, Math.floor(168 / Math.max(height, width)));
+    canvas.width = width * scale; canvas.height = height * scale;
+    const context = canvas.getContext("2d");
+    answer.mask.forEach((row, y) => row.forEach((label, x) => {
+      const [r, g, b] = answer.palette[label];
+      context.fillStyle = `rgb(${r},${g},${b})`;
+      context.fillRect(x * scale, y * scale, scale, scale);
+    }));
+    box.appendChild(canvas);
+  }
   values.forEach((p, index) => {
     const bar = document.createElement("div");
     bar.className = "bar" + (index === answer.predicted ? " best" : "");
     bar.innerHTML = `<span class="label"></span><span class="fill"></span><span class="value"></span>`;
+    if (answer.palette) bar.querySelector(".fill").style.background = `rgb(${answer.palette[index].join(",")})`;
     bar.querySelector(".label").textContent = className(index);
     bar.querySelector(".fill").style.width = `${Math.round(200 * p)}px`;
     bar.querySelector(".value").textContent = `${(100 * p).toFixed(1)}%`;
