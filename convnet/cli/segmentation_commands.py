@@ -19,7 +19,7 @@ import numpy as np
 def evaluate(args, model, metadata, load_dataset) -> int:
     from ..data import DataLoader
     from ..train import Trainer
-    from .model_commands import evaluation_data
+    from .evaluation import evaluation_data
     dataset = args.dataset or metadata.get("dataset") or ""
     options = {}
     if dataset.startswith("folder:"):
