@@ -225,9 +225,16 @@ def getitem(a, index) -> Tensor:
     if isinstance(index, tuple):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
 
+    parts = index if isinstance(index, tuple) else (index,)
+    basic = all(isinstance(i, (slice, int, np.integer)) or i is None or i is Ellipsis
+                for i in parts)
+
     def backward(g):
         grad = np.zeros_like(x)
-        np.add.at(grad, index, g)  # repeated integer indices accumulate
+        if basic:       # slices and ints select each element once: a plain assignment
+            grad[index] = g
+        else:
+            np.add.at(grad, index, g)  # repeated integer indices accumulate
         return (grad,)
 
     return record(x[index], (a,), backward)

@@ -93,8 +93,16 @@ def batch_norm_forward(x, running_mean, running_var, weight, bias, training: boo
     (``var * M / (M - 1)``, ``M = N * prod(spatial)``).
     eval: the running statistics normalise.
 
-    Returns ``(y, saved)``; y has x's shape.
+    Returns ``(y, saved)``; y has x's shape. A channels-last (or 2-D) float input goes
+    through the compiled kernels of :mod:`.batch_norm_kernels` and gives channels-last
+    outputs; other inputs through NumPy.
     """
+    if x.dtype in (np.float32, np.float64) and x.size and x.ndim >= 2:
+        from . import batch_norm_kernels as kernels
+        rows = kernels.rows_view(x)
+        if rows is not None:
+            return _batch_norm_rows(x, rows, running_mean, running_var, weight, bias, training,
+                                    momentum, eps)
     axes = (0,) + tuple(range(2, x.ndim))
     if training:
         count = x.size // x.shape[1]
@@ -122,6 +130,61 @@ def batch_norm_forward(x, running_mean, running_var, weight, bias, training: boo
     return y, (normalised, inv_std, weight, bias is not None, training, axes)
 
 
+def _batch_norm_rows(x, rows, running_mean, running_var, weight, bias, training, momentum, eps):
+    """Batch norm of a channels-last ``x`` seen as ``rows`` (M, C): compiled, float64 sums."""
+    from . import batch_norm_kernels as kernels
+    channels = x.shape[1]
+    if training:
+        mean, var = kernels.column_stats(rows)
+        count = rows.shape[0]
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
+        if running_var is not None:
+            unbiased = var * (count / max(count - 1, 1))
+            running_var *= 1 - momentum
+            running_var += (momentum * unbiased).astype(running_var.dtype, copy=False)
+    else:
+        mean = running_mean.astype(np.float64)
+        var = running_var.astype(np.float64)
+    inv_std = 1 / np.sqrt(var + eps)
+    dtype = x.dtype
+    scale = np.ones(channels, dtype) if weight is None else weight.astype(dtype, copy=False)
+    shift = np.zeros(channels, dtype) if bias is None else bias.astype(dtype, copy=False)
+    xhat_rows, y_rows = np.empty_like(rows), np.empty_like(rows)
+    kernels.normalise(rows, mean.astype(dtype), inv_std.astype(dtype), scale, shift, xhat_rows,
+                      y_rows)
+    shape = (x.shape[0],) + x.shape[2:] + (channels,)
+    to_layout = lambda matrix: np.moveaxis(matrix.reshape(shape), -1, 1)  # noqa: E731
+    saved = ("rows", xhat_rows, inv_std, weight, bias is not None, training, shape)
+    return to_layout(y_rows), saved
+
+
+def _batch_norm_rows_backward(dy, saved):
+    from . import batch_norm_kernels as kernels
+    _, xhat_rows, inv_std, weight, has_bias, training, shape = saved
+    channels = shape[-1]
+    dy_rows = kernels.rows_view(dy)
+    if dy_rows is None or dy_rows.dtype != xhat_rows.dtype:
+        dy_rows = np.ascontiguousarray(np.moveaxis(dy, 1, -1), dtype=xhat_rows.dtype).reshape(
+            -1, channels)
+    sum_dy, sum_dy_xhat = kernels.backward_sums(dy_rows, xhat_rows)
+    count = dy_rows.shape[0]
+    scale = np.ones(channels) if weight is None else weight.astype(np.float64)
+    factor = (scale * inv_std).astype(dy_rows.dtype)
+    if training:
+        mean_dy = (sum_dy / count).astype(dy_rows.dtype)
+        mean_dy_xhat = (sum_dy_xhat / count).astype(dy_rows.dtype)
+    else:
+        mean_dy = mean_dy_xhat = np.zeros(channels, dy_rows.dtype)
+    dx_rows = np.empty_like(dy_rows)
+    kernels.backward_input(dy_rows, xhat_rows, factor, mean_dy, mean_dy_xhat, dx_rows)
+    dx = np.moveaxis(dx_rows.reshape(shape), -1, 1)
+    dweight = None if weight is None else sum_dy_xhat.astype(weight.dtype)
+    dbias = sum_dy.astype(dy_rows.dtype) if has_bias else None
+    return dx, dweight, dbias
+
+
 def batch_norm_backward(dy: np.ndarray, saved):
     """``(dx, dweight, dbias)``; dweight/dbias are None when there is no weight/bias.
 
@@ -129,6 +192,8 @@ def batch_norm_backward(dy: np.ndarray, saved):
     ``dx = inv_std / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))``,
     ``dxhat = dy * weight``. eval: ``dx = dy * weight * inv_std``.
     """
+    if isinstance(saved[0], str):   # the compiled channels-last path
+        return _batch_norm_rows_backward(dy, saved)
     normalised, inv_std, weight, has_bias, training, axes = saved
     ndim = dy.ndim
     dnormalised = dy if weight is None else dy * _channel_view(weight, ndim)
