@@ -56,3 +56,17 @@ def test_relu_and_mask_is_numpys_relu_and_torchs_mask_in_any_layout(layout, dtyp
     np.testing.assert_array_equal(y, np.maximum(x, dtype(0)))
     np.testing.assert_array_equal(passes, ~(x <= 0))
     assert y.dtype == dtype and (layout == "strided" or y.strides == x.strides)
+
+
+def test_select_with_a_mask_in_another_layout_equals_np_where():
+    """A channels-last mask with an NCHW gradient (a ReLU's backward after an op that
+    returns NCHW): the compiled 4-D path, NaN and -0.0 as np.where gives them."""
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)
+    values[0, 1, 2, 3], values[1, 0, 0, 0] = np.nan, -0.0
+    mask = np.ascontiguousarray(np.moveaxis(rng.random((3, 5, 6, 4)) > 0.5, -1, 1))
+    out = select_or_zero(values, mask)
+    expected = np.where(mask, values, np.float32(0))
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))
+    assert out.strides == values.strides

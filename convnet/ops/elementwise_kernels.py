@@ -41,6 +41,21 @@ def _relu_py(values, out, passes):
 _relu = njit(cache=True, nogil=True)(_relu_py)
 
 
+def _select_4d_py(values, mask, out):
+    """The same selection over (A, B, C, D) views with any strides (axes already in the
+    memory order of ``values``), for a mask stored in another layout."""
+    zero = values.dtype.type(0)
+    a_size, b_size, c_size, d_size = values.shape
+    for a in range(a_size):
+        for b in range(b_size):
+            for c in range(c_size):
+                for d in range(d_size):
+                    out[a, b, c, d] = values[a, b, c, d] if mask[a, b, c, d] else zero
+
+
+_select_4d = njit(cache=True, nogil=True)(_select_4d_py)
+
+
 def _flat_in_memory_order(array: np.ndarray, axes) -> np.ndarray | None:
     """``array`` transposed by ``axes`` and flattened, if that is a view; else None."""
     moved = array.transpose(axes)
@@ -57,6 +72,10 @@ def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if flat_values is not None and flat_mask is not None:
             out = np.empty_like(values)
             _select(flat_values, flat_mask, _flat_in_memory_order(out, axes))
+            return out
+        if flat_values is not None and values.ndim == 4:   # a mask in another layout
+            out = np.empty_like(values)
+            _select_4d(values.transpose(axes), mask.transpose(axes), out.transpose(axes))
             return out
     return np.where(mask, values, np.zeros((), dtype=values.dtype))
 
