@@ -262,6 +262,25 @@ def test_the_page_in_a_browser(server, session, tmp_path):
             browser.close()
 
 
+def test_an_onnx_model_shows_its_nodes(tmp_path):
+    pytest.importorskip("onnx", reason="onnx writes the file")
+    from convnet.onnx import export, load
+    model = build_model("digits-cnn", (1, 8, 8), 10, rng=0)
+    path = tmp_path / "digits.onnx"
+    export(model, np.zeros((1, 1, 8, 8), np.float32), str(path))
+    session = ExploreSession(load(str(path)), {"input_shape": [1, 8, 8]}, samples=[])
+    layers = session.describe()["layers"]
+    image = {"pixels": np.random.default_rng(0).random((1, 8, 8)).tolist()}
+    answer = session.forward(image)
+    assert len(answer["layers"]) == len(layers) == 10 and layers[0]["type"] == "Conv"
+    with convnet.no_grad():
+        expected = model.eval()(np.asarray(image["pixels"], np.float32)[None]).data[0]
+    np.testing.assert_allclose(np.log(answer["probabilities"]) - np.log(answer["probabilities"][0]),
+                               expected - expected[0], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="unit view"):
+        session.unit(image, 0, 0, 0, 0)
+
+
 def test_a_segmentation_model_shows_its_mask():
     model = build_model("unet depth=1 width=4", (1, 12, 12), 3, rng=0)
     session = ExploreSession(model, {"input_shape": [1, 12, 12], "task": "segmentation",

@@ -30,6 +30,17 @@ class ExploreError(ValueError):
 def _record(model, batch: np.ndarray) -> list:
     """``(name, module, input, output)`` of every leaf module call, in order (eval, no grad)."""
     from ..nn.leaf_calls import watch_leaf_calls
+    if hasattr(model, "trace_nodes"):     # an imported ONNX graph: its nodes are the layers
+        modes = [(m, m.training) for m in model.modules()]
+        model.eval()
+        try:
+            traced = model.trace_nodes(Tensor(batch))
+        finally:
+            for module, mode in modes:
+                object.__setattr__(module, "training", mode)
+        calls = [(node.name, node, np.asarray(getattr(inputs[0], "data", inputs[0])),
+                  np.asarray(getattr(output, "data", output))) for node, inputs, output in traced]
+        return calls, calls[-1][3]
     calls = []
 
     def record(name, module, args, output):
@@ -174,6 +185,9 @@ class ExploreSession:
     def unit(self, request, layer, channel, y=0, x=0) -> dict:
         from .units import unit
         layer = self._layer(layer)
+        if hasattr(self.model, "trace_nodes"):
+            raise ExploreError("the unit view is for convnet layers; the nodes of an imported "
+                               "ONNX graph show their maps only")
         calls, _ = _record(self.model, self._normalized(self.image(request)))
         name, module, layer_input, layer_output = calls[layer]
         layer_input, layer_output = layer_input[0], layer_output[0]
