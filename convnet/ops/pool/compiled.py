@@ -46,14 +46,6 @@ def _kernel_input(x: np.ndarray, spec: PoolSpec):
     return pad(x, spec.padding, spec.padding_mode), (0,) * len(spec.padding)
 
 
-def _kernel_input(x: np.ndarray, spec: PoolSpec):
-    """What the compiled kernel reads: ``x`` with implicit padding left to the kernel, or
-    ``x`` padded with real values when a ``padding_mode`` was asked for."""
-    if spec.padding_mode is None:
-        return x, tuple(before for before, _ in spec.padding)
-    return pad(x, spec.padding, spec.padding_mode), (0,) * len(spec.padding)
-
-
 def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarray:
     """Each output's gradient to its window's winner; overlapping windows accumulate."""
     source_shape = spec.input_shape[:2] + tuple(

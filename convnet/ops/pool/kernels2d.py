@@ -150,6 +150,43 @@ def _interior_kernel(kh: int, kw: int, sh: int, sw: int):
     return _INTERIOR_KERNELS[key]
 
 
+_LAST_KERNELS = {}
+
+
+def _interior_kernel_last(kh: int, kw: int, sh: int, sw: int):
+    """:func:`_interior_kernel` for channels-last memory: the window's cells outside, the
+    contiguous channels inside, each update a branch-free select (the same winner rule:
+    a larger value, or a NaN, takes over)."""
+    key = (kh, kw, sh, sw)
+    if key not in _LAST_KERNELS:
+        def kernel(x, out, winner):
+            # x (N, H, W, C) from the first inside window; out, winner (N, A, B, C)
+            batch, out_h, out_w, channels = out.shape
+            for row in range(batch * out_h):
+                n = row // out_h
+                a = row % out_h
+                for b in range(out_w):
+                    best = out[n, a, b]
+                    win = winner[n, a, b]
+                    first = x[n, a * sh, b * sw]
+                    for c in range(channels):
+                        best[c] = first[c]
+                        win[c] = 0
+                    for i in range(kh):
+                        for j in range(kw):
+                            if i + j == 0:
+                                continue
+                            values = x[n, a * sh + i, b * sw + j]
+                            index = i * kw + j
+                            for c in range(channels):
+                                value = values[c]
+                                take = value > best[c] or value != value
+                                best[c] = value if take else best[c]
+                                win[c] = index if take else win[c]
+        _LAST_KERNELS[key] = njit(cache=True, nogil=True)(kernel)
+    return _LAST_KERNELS[key]
+
+
 def _inside_range(out_size: int, size: int, kernel: int, stride: int, dilation: int,
                   before: int) -> tuple[int, int]:
     """Outputs ``lo <= o < hi`` whose window lies wholly inside an input of ``size``."""
@@ -200,6 +237,15 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
     shape = (batch,) + tuple(out_sizes) + (channels,)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
+    a0, a1 = _inside_range(out_sizes[0], x.shape[2], kh, sh, dh, ph)
+    b0, b1 = _inside_range(out_sizes[1], x.shape[3], kw, sw, dw, pw)
+    inside = (a1 - a0) * (b1 - b0) * batch * channels
+    if (dh == dw == 1 and kh * kw <= 25 and inside >= SPECIALISE_MIN_OUTPUTS
+            and (a0, a1, b0, b1) == (0, out_sizes[0], 0, out_sizes[1])):
+        # every window inside (so no padding before): one kernel compiled for this size
+        _interior_kernel_last(kh, kw, sh, sw)(_last(x), out, winner)
+        return _first(out), _first(winner)
     _forward_channels_last(_last(x), *kernel_size, *stride, *dilation, *before, out, winner)
     return _first(out), _first(winner)
 
