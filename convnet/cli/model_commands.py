@@ -12,16 +12,18 @@ from .model_file import load_model, normalized
 
 
 def add_parsers(commands) -> None:
-    evaluate = commands.add_parser("evaluate", help="accuracy of a saved model on a test set")
-    evaluate.add_argument("model", help="a model.safetensors written by convnet train")
+    evaluate = commands.add_parser("evaluate", help="accuracy (or pixel accuracy and mean IoU) of a "
+                                                    "saved model on a test set")
+    evaluate.add_argument("model", help="a model.safetensors written by convnet train, or .onnx")
     evaluate.add_argument("--dataset", help="dataset to evaluate on (default: the model's)")
     evaluate.add_argument("--split", default="test", choices=("train", "val", "test"),
                           help="test (default); val only for a segmentation folder")
     evaluate.add_argument("--data-dir", help="where to look for dataset files first")
     evaluate.set_defaults(run=run_evaluate)
 
-    predict = commands.add_parser("predict", help="top-k classes of images with a saved model")
-    predict.add_argument("model", help="a model.safetensors written by convnet train")
+    predict = commands.add_parser("predict", help="top-k classes of images with a saved model "
+                                                  "(a mask with -o for a segmentation model)")
+    predict.add_argument("model", help="a model.safetensors written by convnet train, or .onnx")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     predict.add_argument("--top-k", type=int, default=3, help="classes shown per image (3)")
     predict.add_argument("-o", "--output", metavar="MASK.png|FOLDER",
