@@ -139,10 +139,10 @@ def _output_count(model, input_shape) -> int | None:
 
 def normalized(images: np.ndarray, metadata: dict) -> np.ndarray:
     """``images`` (N, C, H, W) normalised as the model's training data was (if it was)."""
+    from ..data.loader import normalize_images
     normalize = metadata.get("normalize")
     if not normalize:
         return images
-    mean = normalize["mean"].reshape(1, -1, 1, 1)
-    std = normalize["std"].reshape(1, -1, 1, 1)
-    return ((images - mean) / std).astype(np.float32)
+    return normalize_images(images.astype(np.float32, copy=False), normalize["mean"],
+                            normalize["std"])
 

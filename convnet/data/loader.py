@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import random as _random
 
-__all__ = ["Dataset", "random_split", "channel_stats", "DataLoader"]
+__all__ = ["Dataset", "random_split", "channel_stats", "normalize_images", "DataLoader"]
 
 
 class Dataset:
@@ -116,6 +116,20 @@ def random_split(dataset: Dataset, lengths, rng=None) -> list[Dataset]:
     order = _random.resolve_rng(rng).permutation(total)
     bounds = np.cumsum([0] + lengths)
     return [dataset.subset(np.sort(order[start:stop])) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def normalize_images(images: np.ndarray, mean, std) -> np.ndarray:
+    """``(images - mean) / std`` per channel, in the images' dtype; images (N, C, H, W) or
+    (C, H, W), mean and std C values each.
+
+    Example:
+        >>> normalize_images(np.ones((1, 2, 1, 1), np.float32), [0.5, 1.0], [0.5, 2.0]).ravel()
+        array([1., 0.], dtype=float32)
+    """
+    dtype = images.dtype
+    mean = np.asarray(mean).astype(dtype, copy=False).reshape(-1, 1, 1)
+    std = np.asarray(std).astype(dtype, copy=False).reshape(-1, 1, 1)
+    return (images - mean) / std
 
 
 def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,8 +262,7 @@ class DataLoader:
                 else:
                     images = self.augment(images, np.random.default_rng(stream))
             if self.mean is not None:
-                images = (images - self.mean.astype(images.dtype)[:, None, None]) \
-                    / self.std.astype(images.dtype)[:, None, None]
+                images = normalize_images(images, self.mean, self.std)
             self._batch = batch + 1
             if self._batch == num_batches:  # during the last batch the state is "epoch done"
                 self._finish_epoch()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, no_grad
+from ..nn.leaf_calls import evaluation_mode
 
 MAX_MAPS = 32       # maps sent per layer in the overview
 MAX_SAMPLES = 24    # test images offered on the page
@@ -31,13 +32,8 @@ def _record(model, batch: np.ndarray) -> list:
     """``(name, module, input, output)`` of every leaf module call, in order (eval, no grad)."""
     from ..nn.leaf_calls import watch_leaf_calls
     if hasattr(model, "trace_nodes"):     # an imported ONNX graph: its nodes are the layers
-        modes = [(m, m.training) for m in model.modules()]
-        model.eval()
-        try:
+        with evaluation_mode(model):
             traced = model.trace_nodes(Tensor(batch))
-        finally:
-            for module, mode in modes:
-                object.__setattr__(module, "training", mode)
         calls = [(node.name, node, np.asarray(getattr(inputs[0], "data", inputs[0])),
                   np.asarray(getattr(output, "data", output))) for node, inputs, output in traced]
         return calls, calls[-1][3]
@@ -141,12 +137,11 @@ class ExploreSession:
         return {"pixels": pixels.astype(np.float64).tolist()}
 
     def _normalized(self, image: np.ndarray) -> np.ndarray:
+        """(1, C, H, W) float32: the image normalised as the model's training data was."""
+        from ..data.loader import normalize_images
+        batch = image[None].astype(np.float32)
         normalize = self.metadata.get("normalize")
-        if not normalize:
-            return image[None].astype(np.float32)
-        mean = np.asarray(normalize["mean"], np.float32).reshape(1, -1, 1, 1)
-        std = np.asarray(normalize["std"], np.float32).reshape(1, -1, 1, 1)
-        return ((image[None] - mean) / std).astype(np.float32)
+        return normalize_images(batch, normalize["mean"], normalize["std"]) if normalize else batch
 
     # ------------------------------------------------------------------ answers
     def describe(self) -> dict:
@@ -260,20 +255,17 @@ class ExploreSession:
         if last is None or len(calls) != len(layers):
             return None
         maps = Tensor(calls[last][3], requires_grad=True)
-        modes = [(m, m.training) for m in self.model.modules()]
         parameters = [(p, p.requires_grad) for p in self.model.parameters()]
-        self.model.eval()
         try:
             for parameter, _ in parameters:   # the model's own gradients stay untouched
                 parameter.requires_grad = False
-            scores = Sequential(*layers[last + 1:])(maps) if last + 1 < len(layers) else maps
+            with evaluation_mode(self.model):
+                scores = Sequential(*layers[last + 1:])(maps) if last + 1 < len(layers) else maps
             chosen = int(np.argmax(scores.data[0])) if target is None else target
             upstream = np.zeros(scores.shape, scores.dtype)
             upstream[0, chosen] = 1
             scores.backward(upstream)
         finally:
-            for module, mode in modes:
-                object.__setattr__(module, "training", mode)
             for parameter, flag in parameters:
                 parameter.requires_grad = flag
         weights = maps.grad[0].mean(axis=(1, 2))

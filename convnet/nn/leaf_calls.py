@@ -15,7 +15,29 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-__all__ = ["watch_leaf_calls"]
+__all__ = ["watch_leaf_calls", "evaluation_mode"]
+
+
+@contextmanager
+def evaluation_mode(model):
+    """Within the block the model and every submodule are in eval mode; afterwards each is
+    back in its own mode, even on error.
+
+    Example:
+        >>> import convnet.nn as nn
+        >>> model = nn.Sequential(nn.Dropout(0.5))
+        >>> with evaluation_mode(model):
+        ...     inside = model[0].training
+        >>> inside, model[0].training
+        (False, True)
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, mode in modes:
+            object.__setattr__(module, "training", mode)
 
 
 @contextmanager
@@ -23,7 +45,6 @@ def watch_leaf_calls(model, record):
     """Within the block, each call of a leaf module (one without children) of ``model`` calls
     ``record(name, module, args, output)`` after it; the model runs in eval mode."""
     leaves = [(name, m) for name, m in model.named_modules() if next(m.children(), None) is None]
-    modes = [(m, m.training) for m in model.modules()]
     originals = [(m, m.__dict__.get("forward")) for _, m in leaves]
 
     def wrap(name, module, forward):
@@ -36,13 +57,11 @@ def watch_leaf_calls(model, record):
     try:
         for name, module in leaves:
             object.__setattr__(module, "forward", wrap(name, module, module.forward))
-        model.eval()
-        yield
+        with evaluation_mode(model):
+            yield
     finally:
         for module, original in originals:
             if original is None:
                 module.__dict__.pop("forward", None)
             else:
                 object.__setattr__(module, "forward", original)
-        for module, mode in modes:
-            object.__setattr__(module, "training", mode)

@@ -6,10 +6,9 @@ method and flag they touch back as they found it, even when the model raises.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
+from ..nn.leaf_calls import evaluation_mode
 from ..nn.module import Module
 from ..tensor import Tensor, is_grad_enabled, no_grad
 from ._figure import as_numpy, colormap, mosaic_figure, new_figure, save_figure, show_image
@@ -19,17 +18,6 @@ __all__ = ["feature_maps", "plot_feature_maps", "saliency_map", "plot_saliency"]
 
 class _StopForward(Exception):
     """Raised once the wanted layer has run, so the rest of the model is skipped."""
-
-
-@contextlib.contextmanager
-def _evaluation_mode(model: Module):
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 def _as_batch(image, model: Module) -> np.ndarray:
@@ -104,7 +92,7 @@ def feature_maps(model, image, layer):
         raise TypeError(f"model: expected a convnet.nn.Module, got {type(model).__name__}")
     if hasattr(model, "trace_nodes"):   # an imported ONNX graph: its nodes are the layers
         node = find_node(model, layer)
-        with _evaluation_mode(model):
+        with evaluation_mode(model):
             for traced, _, output in model.trace_nodes(_as_batch(image, model)):
                 if traced is node:
                     return np.array(as_numpy(output, "layer output")[0])
@@ -120,7 +108,7 @@ def feature_maps(model, image, layer):
 
     module.forward = capturing_forward
     try:
-        with no_grad(), _evaluation_mode(model):
+        with no_grad(), evaluation_mode(model):
             try:
                 model(batch)
             except _StopForward:
@@ -183,7 +171,7 @@ def _saliency(model, image, target):
     try:
         for parameter in parameters:  # so backward leaves the model's .grad alone
             parameter.requires_grad = False
-        with _evaluation_mode(model):
+        with evaluation_mode(model):
             scores = model(pixels)
         if not isinstance(scores, Tensor) or scores.ndim != 2 or scores.shape[0] != 1:
             raise ValueError(f"model: expected class scores of shape (1, classes), got "

@@ -195,6 +195,19 @@ def _inside_range(out_size: int, size: int, kernel: int, stride: int, dilation: 
     return lo, max(lo, hi)
 
 
+def _specialised_inside(shape, kernel_size, stride, dilation, before, out_sizes):
+    """``(a0, a1, b0, b1)``: the outputs whose windows lie wholly inside an input of
+    ``shape`` (N, C, H, W), when a kernel compiled for their size and stride pays off
+    (undilated windows of up to 25 cells, at least SPECIALISE_MIN_OUTPUTS of them); else None."""
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
+    a0, a1 = _inside_range(out_sizes[0], shape[2], kh, sh, dh, ph)
+    b0, b1 = _inside_range(out_sizes[1], shape[3], kw, sw, dw, pw)
+    count = (a1 - a0) * (b1 - b0) * shape[0] * shape[1]
+    if dh == dw == 1 and kh * kw <= 25 and count >= SPECIALISE_MIN_OUTPUTS:
+        return a0, a1, b0, b1
+    return None
+
+
 def _backward_tiles_py(dy, winner, kh, kw, grad):
     """Windows that tile the input exactly (stride == kernel, no dilation or padding,
     nothing left over): every input cell is written once, the winner's with its output
@@ -237,14 +250,10 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
     shape = (batch,) + tuple(out_sizes) + (channels,)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
-    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
-    a0, a1 = _inside_range(out_sizes[0], x.shape[2], kh, sh, dh, ph)
-    b0, b1 = _inside_range(out_sizes[1], x.shape[3], kw, sw, dw, pw)
-    inside = (a1 - a0) * (b1 - b0) * batch * channels
-    if (dh == dw == 1 and kh * kw <= 25 and inside >= SPECIALISE_MIN_OUTPUTS
-            and (a0, a1, b0, b1) == (0, out_sizes[0], 0, out_sizes[1])):
+    inside = _specialised_inside(x.shape, kernel_size, stride, dilation, before, out_sizes)
+    if inside is not None and inside == (0, out_sizes[0], 0, out_sizes[1]):
         # every window inside (so no padding before): one kernel compiled for this size
-        _interior_kernel_last(kh, kw, sh, sw)(_last(x), out, winner)
+        _interior_kernel_last(*kernel_size, *stride)(_last(x), out, winner)
         return _first(out), _first(winner)
     _forward_channels_last(_last(x), *kernel_size, *stride, *dilation, *before, out, winner)
     return _first(out), _first(winner)
@@ -259,10 +268,9 @@ def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
-    a0, a1 = _inside_range(out_sizes[0], x.shape[2], kh, sh, dh, ph)
-    b0, b1 = _inside_range(out_sizes[1], x.shape[3], kw, sw, dw, pw)
-    inside = (a1 - a0) * (b1 - b0) * shape[0] * shape[1]
-    if dh == dw == 1 and kh * kw <= 25 and inside >= SPECIALISE_MIN_OUTPUTS:
+    inside = _specialised_inside(x.shape, kernel_size, stride, dilation, before, out_sizes)
+    if inside is not None:
+        a0, a1, b0, b1 = inside
         inner = (slice(None), slice(None), slice(a0, a1), slice(b0, b1))
         _interior_kernel(kh, kw, sh, sw)(x[:, :, a0 * sh - ph:, b0 * sw - pw:], out[inner],
                                          winner[inner])
