@@ -19,7 +19,7 @@ import pytest
 
 from convnet.ops import conv as conv_ops
 from convnet.ops.conv import channels_last as conv_channels_last, kernels as conv_kernels
-from convnet.ops.conv import reference
+from convnet.ops.conv import direct, reference
 from convnet.ops.padding import pad
 from convnet.ops.windows import im2col
 
@@ -56,7 +56,7 @@ def make(nd, stride, dilation, padding, mode, bias, seed=0, kernel=3, channels=(
 
 
 def run(x, w, b, spec, g, channels_last):
-    backend = conv_channels_last if channels_last else reference
+    backend = {True: conv_channels_last, False: reference}.get(channels_last, channels_last)
     assert backend.supports(spec, x, w)
     y, saved = backend.forward(x, w, b, spec)
     dx, dw, db = backend.backward(g, saved, spec)
@@ -103,11 +103,35 @@ def test_both_paths_against_torch_or_each_other(nd, stride, dilation, padding, m
     assert_all_close(ours, expected, f"{spec}")
 
 
+@pytest.mark.parametrize("nd,stride,dilation,padding,mode,bias",
+                         [case for case in CASES if case[1] == 1],
+                         ids=["-".join(map(str, c)) for c in CASES if c[1] == 1])
+def test_direct_backend_against_torch(nd, stride, dilation, padding, mode, bias):
+    """The direct backend (first layers: few channels, stride 1) over the same grid; the
+    symmetric mode against the channels-last path."""
+    x, w, b, spec, g = make(nd, stride, dilation, padding, mode, bias)
+    ours = run(x, w, b, spec, g, direct)
+    assert ours[0].flags.c_contiguous                       # channels-first, as the data
+    if mode in TORCH_MODE or mode == "zeros":
+        expected = torch_conv(x, w, b, spec, g)
+    else:
+        expected = run(x, w, b, spec, g, True)
+    assert_all_close(ours, expected, f"{spec}")
+
+
+def test_dispatch_sends_first_layers_to_the_direct_backend():
+    narrow = make(2, 1, 1, 1, "zeros", "tied")
+    wide = make(2, 1, 1, 1, "zeros", "tied", channels=(3, direct.MAX_OUT_CHANNELS + 1))
+    strided = make(2, 2, 1, 1, "zeros", "tied")
+    chosen = [conv_ops.forward(*case[:4])[1][0] for case in (narrow, wide, strided)]
+    assert chosen == [direct, conv_channels_last, conv_channels_last]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_channels_last_output_feeds_the_next_convolution_without_a_copy(dtype):
     x, w, b, spec, g = make(2, 1, 1, 1, "zeros", "tied")
     x, w, b = x.astype(dtype), w.astype(dtype), b.astype(dtype)
-    y, _ = conv_ops.forward(x, w, b, spec)
+    y, _ = conv_channels_last.forward(x, w, b, spec)
     assert y.dtype == dtype
     assert np.moveaxis(y, 1, -1).flags.c_contiguous        # (N, H, W, C) in memory
     image = conv_channels_last.padded_channels_last(y, conv_ops.conv_spec(

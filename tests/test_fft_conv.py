@@ -227,7 +227,10 @@ def test_cost_model_orders_kernels():
 @pytest.mark.parametrize("explicit", ["im2col", "fft"])
 def test_explicit_algorithm_wins(explicit, monkeypatch):
     calls = []
+    # 'im2col' names the spatial algorithm: the direct backend (first layers) computes the
+    # same sums without a column matrix
     for name, module in (("im2col", conv_algorithms.channels_last),
+                         ("im2col", conv_algorithms.direct),
                          ("im2col", conv_algorithms.reference), ("fft", fft_ops)):
         original = module.forward
 

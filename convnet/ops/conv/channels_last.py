@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..batch_threads import run_parts, split
 from ..padding import fill_border, pad, pad_backward
 from . import kernels
 from .bias import add_bias, bias_gradient
@@ -144,6 +145,22 @@ CHUNK_BYTES = 4 << 20     # column-matrix rows built and used this many bytes at
 WIDE_COLUMNS = 64         # from this column-matrix width the weight gradient is (cols^T dY)^T
 
 
+def _parallel(kernel, source, geometry, target, rows: int, columns_first: bool = False):
+    """``kernel(source, *geometry, target)`` with the images split between threads
+    (:mod:`..batch_threads`); the column matrix (``target``, or ``source`` when
+    ``columns_first``) has ``rows`` rows an image."""
+    cols = source if columns_first else target
+    images = cols.shape[0] // rows
+
+    def part(lo, hi):
+        block = slice(lo * rows, hi * rows)
+        if columns_first:
+            kernel(source[block], *geometry, target[lo:hi])
+        else:
+            kernel(source[lo:hi], *geometry, target[block])
+    run_parts(part, split(images, cols.size))
+
+
 def _chunk(batch: int, bytes_per_image: int) -> int:
     """Images per chunk: about CHUNK_BYTES of column matrix, at least one image."""
     return min(batch, max(1, CHUNK_BYTES // max(bytes_per_image, 1)))
@@ -173,7 +190,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     for start in range(0, n, chunk):              # a few chunks, never one per image
         stop = min(n, start + chunk)
         part = cols[:(stop - start) * rows]
-        im2col(flat[start:stop], *geometry, part)
+        _parallel(im2col, flat[start:stop], geometry, part, rows)
         np.matmul(part, matrix.T, out=y[start * rows:stop * rows])
     if spec.bias == "tied" and bias.dtype == y.dtype:
         add_to_rows(y, bias)
@@ -211,14 +228,15 @@ def backward(dy: np.ndarray, saved: tuple, spec,
         stop = min(n, start + chunk)
         part = cols[:(stop - start) * rows]
         dy_part = dy_rows[start * rows:stop * rows]
-        im2col(flat[start:stop], *geometry, part)
+        _parallel(im2col, flat[start:stop], geometry, part, rows)
         # dW = dY^T cols: OpenBLAS runs the product faster as (cols^T dY)^T once the column
         # matrix is 64 or more wide (1.8x for 144 x 16), slower for narrow first layers
         dweight += (part.T @ dy_part).T if width >= WIDE_COLUMNS else dy_part.T @ part
         if need_input_grad:
             dcols_part = dcols[:(stop - start) * rows]
             np.matmul(dy_part, matrix, out=dcols_part)
-            kernels.col2im(dcols_part, *geometry, grad_flat[start:stop])
+            _parallel(kernels.col2im, dcols_part, geometry, grad_flat[start:stop], rows,
+                      columns_first=True)
     dweight = dweight.reshape((out_channels,) + spec.kernel_size + (in_channels,))
     dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
     dbias = column_sums(dy_rows) if spec.bias == "tied" else bias_gradient(dy, spec)

@@ -32,8 +32,9 @@ measurements are in docs/performance.md, and :func:`measure_constants` re-measur
 terms on another machine. Only the ratios matter: near the crossover both algorithms take
 about the same time, and ``benchmarks/fft.py`` checks the choice against measured times.
 
-Backends: :mod:`.reference` (any convolution, and every empty one), :mod:`.channels_last`
-(1-D and 2-D without groups, one dtype: the usual case, fastest) and :mod:`.fft`; each is
+Backends: :mod:`.reference` (any convolution, and every empty one), :mod:`.direct`
+(stride 1, few input channels and filters: first layers), :mod:`.channels_last` (1-D and
+2-D without groups, one dtype: the usual case) and :mod:`.fft`; each is
 ``supports(spec, x, weight)``, ``forward(x, weight, bias, spec) -> (y, saved)`` and
 ``backward(dy, saved, spec, need_input_grad) -> (dx, dweight, dbias)``.
 
@@ -54,10 +55,11 @@ import time
 
 import numpy as np
 
-from . import channels_last, fft, reference
+from . import channels_last, direct, fft, reference
 from .spec import ConvSpec
 
-BACKENDS = {"reference": reference, "channels_last": channels_last, "fft": fft}
+BACKENDS = {"reference": reference, "channels_last": channels_last, "direct": direct,
+            "fft": fft}
 
 ALGORITHMS = ("auto", "im2col", "fft")
 
@@ -140,6 +142,8 @@ def choose_backend(x: np.ndarray, weight: np.ndarray, spec: ConvSpec, algorithm:
         return reference
     if choose_algorithm(spec, algorithm) == "fft":
         return fft
+    if direct.supports(spec, x, weight):
+        return direct
     return channels_last if channels_last.supports(spec, x, weight) else reference
 
 

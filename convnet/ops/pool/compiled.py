@@ -57,10 +57,8 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarr
         grad = kernels.max_backward(dy, winner, source_shape, *args)
     elif kernels2d.is_channels_last(winner):
         grad = kernels2d.max_backward(dy, winner, source_shape, *args)
-    elif kernels2d.tiles_exactly(source_shape, *args):
-        grad = kernels2d.max_backward_planes(dy, winner, source_shape, spec.kernel_size)
     else:
-        grad = kernels.max_backward(dy, winner, source_shape, *args)
+        grad = kernels2d.max_backward_planes(dy, winner, source_shape, *args)
     if spec.padding_mode is None:
         return grad
     return pad_backward(grad, spec.input_shape, spec.padding, spec.padding_mode)

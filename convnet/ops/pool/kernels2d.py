@@ -27,6 +27,7 @@ import numpy as np
 
 from numba import njit
 
+from ..batch_threads import run_parts, split
 from .kernels import winner_dtype
 
 
@@ -35,14 +36,18 @@ def is_channels_last(x: np.ndarray) -> bool:
     return x.shape[1] > 1 and abs(x.strides[1]) < min(abs(x.strides[2]), abs(x.strides[3]))
 
 
-def _forward_channels_last_py(x, kh, kw, sh, sw, dh, dw, ph, pw, out, winner):
-    """x (N, H, W, C), out and winner (N, H_out, W_out, C), any strides."""
+def _forward_channels_last_py(x, kh, kw, sh, sw, dh, dw, ph, pw, a0, a1, b0, b1, out, winner):
+    """x (N, H, W, C), out and winner (N, H_out, W_out, C), any strides. Outputs with
+    a0 <= a < a1 and b0 <= b < b1 (done by a specialised kernel) are skipped."""
     batch, height, width, channels = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     for row in range(batch * out_h):
         n = row // out_h
         a = row % out_h
+        inner_row = a0 <= a < a1
         for b in range(out_w):
+            if inner_row and b0 <= b < b1:
+                continue
             best = out[n, a, b]
             win = winner[n, a, b]
             for c in range(channels):
@@ -208,6 +213,25 @@ def _specialised_inside(shape, kernel_size, stride, dilation, before, out_sizes)
     return None
 
 
+def _backward_planes_py(dy, winner, kw, sh, sw, dh, dw, ph, pw, grad):
+    """dy, winner (N, C, H_out, W_out), grad (N, C, H, W) overwritten: each output's
+    gradient added at its window's winner (windows may overlap), one plane at a time."""
+    batch, channels, out_h, out_w = dy.shape
+    for plane in range(batch * channels):
+        n = plane // channels
+        ch = plane % channels
+        target = grad[n, ch]
+        for y in range(target.shape[0]):
+            for x in range(target.shape[1]):
+                target[y, x] = 0
+        for a in range(out_h):
+            for b in range(out_w):
+                index = winner[n, ch, a, b]
+                i = index // kw
+                j = index % kw
+                target[a * sh - ph + i * dh, b * sw - pw + j * dw] += dy[n, ch, a, b]
+
+
 def _backward_tiles_py(dy, winner, kh, kw, grad):
     """Windows that tile the input exactly (stride == kernel, no dilation or padding,
     nothing left over): every input cell is written once, the winner's with its output
@@ -229,6 +253,7 @@ def _backward_tiles_py(dy, winner, kh, kw, grad):
 _first_inside = njit(inline="always")(_first_inside)
 _forward_planes = njit(cache=True, nogil=True)(_forward_planes_py)
 _backward_tiles = njit(cache=True, nogil=True)(_backward_tiles_py)
+_backward_planes = njit(cache=True, nogil=True)(_backward_planes_py)
 _forward_channels_last = njit(cache=True, nogil=True)(_forward_channels_last_py)
 _backward_channels_last = njit(cache=True, nogil=True)(_backward_channels_last_py)
 
@@ -250,12 +275,22 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
     shape = (batch,) + tuple(out_sizes) + (channels,)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, before
     inside = _specialised_inside(x.shape, kernel_size, stride, dilation, before, out_sizes)
-    if inside is not None and inside == (0, out_sizes[0], 0, out_sizes[1]):
-        # every window inside (so no padding before): one kernel compiled for this size
-        _interior_kernel_last(*kernel_size, *stride)(_last(x), out, winner)
-        return _first(out), _first(winner)
-    _forward_channels_last(_last(x), *kernel_size, *stride, *dilation, *before, out, winner)
+    source = _last(x)
+    if inside is not None:
+        a0, a1, b0, b1 = inside
+        interior = _interior_kernel_last(kh, kw, sh, sw)
+        start = source[:, a0 * sh - ph:, b0 * sw - pw:]
+        _in_parts(lambda lo, hi: interior(start[lo:hi], out[lo:hi, a0:a1, b0:b1],
+                                          winner[lo:hi, a0:a1, b0:b1]), out)
+        if inside == (0, out_sizes[0], 0, out_sizes[1]):
+            return _first(out), _first(winner)           # no window reaches the border
+    else:
+        a0 = a1 = b0 = b1 = 0
+    _in_parts(lambda lo, hi: _forward_channels_last(
+        source[lo:hi], kh, kw, sh, sw, *dilation, ph, pw, a0, a1, b0, b1, out[lo:hi],
+        winner[lo:hi]), out)
     return _first(out), _first(winner)
 
 
@@ -271,14 +306,16 @@ def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
     inside = _specialised_inside(x.shape, kernel_size, stride, dilation, before, out_sizes)
     if inside is not None:
         a0, a1, b0, b1 = inside
-        inner = (slice(None), slice(None), slice(a0, a1), slice(b0, b1))
-        _interior_kernel(kh, kw, sh, sw)(x[:, :, a0 * sh - ph:, b0 * sw - pw:], out[inner],
-                                         winner[inner])
+        interior = _interior_kernel(kh, kw, sh, sw)
+        start = x[:, :, a0 * sh - ph:, b0 * sw - pw:]
+        _in_parts(lambda lo, hi: interior(start[lo:hi], out[lo:hi, :, a0:a1, b0:b1],
+                                          winner[lo:hi, :, a0:a1, b0:b1]), out)
         if (a0, a1, b0, b1) == (0, out_sizes[0], 0, out_sizes[1]):
             return out, winner                          # no window reaches the border
     else:
         a0 = a1 = b0 = b1 = 0
-    _forward_planes(x, kh, kw, sh, sw, dh, dw, ph, pw, a0, a1, b0, b1, out, winner)
+    _in_parts(lambda lo, hi: _forward_planes(x[lo:hi], kh, kw, sh, sw, dh, dw, ph, pw, a0, a1,
+                                             b0, b1, out[lo:hi], winner[lo:hi]), out)
     return out, winner
 
 
@@ -288,10 +325,17 @@ def tiles_exactly(input_shape, kernel_size, stride, dilation, before) -> bool:
             and all(size % k == 0 for size, k in zip(input_shape[2:], kernel_size)))
 
 
-def max_backward_planes(dy, winner, input_shape, kernel_size):
-    """Input gradient (channel-major) of exactly tiling windows (:func:`tiles_exactly`)."""
+def max_backward_planes(dy, winner, input_shape, kernel_size, stride, dilation, before):
+    """Input gradient (channel-major) of :func:`max_forward_planes`; windows that tile the
+    input exactly (:func:`tiles_exactly`) write every cell once, with no zeroing pass."""
     grad = np.empty(input_shape, dtype=dy.dtype)
-    _backward_tiles(dy, winner, *kernel_size, grad)
+    if tiles_exactly(input_shape, kernel_size, stride, dilation, before):
+        _in_parts(lambda lo, hi: _backward_tiles(dy[lo:hi], winner[lo:hi], *kernel_size,
+                                                 grad[lo:hi]), grad)
+    else:
+        _in_parts(lambda lo, hi: _backward_planes(dy[lo:hi], winner[lo:hi], kernel_size[1],
+                                                  *stride, *dilation, *before, grad[lo:hi]),
+                  grad)
     return grad
 
 
@@ -299,7 +343,16 @@ def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before)
     """Input gradient (channels-last memory, logical shape ``input_shape``) of
     :func:`max_forward`: each output's gradient added at its window's maximum."""
     batch, channels = input_shape[:2]
-    grad = np.zeros((batch,) + tuple(input_shape[2:]) + (channels,), dtype=dy.dtype)
-    _backward_channels_last(_last(dy), _last(winner), kernel_size[1], *stride, *dilation,
-                            *before, grad)
+    grad = np.empty((batch,) + tuple(input_shape[2:]) + (channels,), dtype=dy.dtype)
+
+    def part(lo, hi):
+        grad[lo:hi] = 0
+        _backward_channels_last(_last(dy)[lo:hi], _last(winner)[lo:hi], kernel_size[1],
+                                *stride, *dilation, *before, grad[lo:hi])
+    _in_parts(part, grad)
     return _first(grad)
+
+
+def _in_parts(kernel, array: np.ndarray) -> None:
+    """``kernel(lo, hi)`` over the images of ``array`` (N, ...), split between threads."""
+    run_parts(kernel, split(array.shape[0], array.size))

@@ -1,0 +1,93 @@
+"""Split a batch between threads for compiled kernels that release the GIL.
+
+Convnet's numba kernels run on the calling thread (numba's OpenMP threads spin after each
+parallel loop and take the cores from the matrix products that follow; see
+docs/performance.md). A kernel compiled with ``nogil=True`` can still use every core: this
+module cuts the batch into one contiguous part per worker and runs the parts on a small
+pool of Python threads, the caller doing the first part itself. The threads sleep on a
+queue between calls, so they take nothing from OpenBLAS.
+
+The worker count is the number of CPUs this process may run on, at most
+:data:`MAX_WORKERS`; ``CONVNET_NUM_THREADS=N`` sets it (``1``: everything on the calling
+thread).
+
+Example:
+    >>> import numpy as np
+    >>> out = np.zeros(10)
+    >>> def kernel(lo, hi):            # any function of a half-open range of images
+    ...     out[lo:hi] = np.arange(lo, hi)
+    >>> run_parts(kernel, split(10))
+    >>> out.tolist() == list(range(10))
+    True
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+MAX_WORKERS = 8
+_POOL: ThreadPoolExecutor | None = None
+
+
+def workers() -> int:
+    """Threads a batch is split between (see the module docstring)."""
+    chosen = os.environ.get("CONVNET_NUM_THREADS", "")
+    if chosen.isdigit() and int(chosen) > 0:
+        return min(int(chosen), MAX_WORKERS)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def bounds(batch: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` (or fewer, never empty) contiguous ranges covering ``range(batch)``.
+
+    Example:
+        >>> bounds(5, 2)
+        [(0, 2), (2, 5)]
+    """
+    parts = max(1, min(parts, batch))
+    cuts = [batch * k // parts for k in range(parts + 1)]
+    return [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
+
+
+MIN_PART_VALUES = 1 << 15   # a part touches at least this many values (else the thread
+                            # hand-off, about 20 us, costs more than the part saves)
+
+
+def split(batch: int, values: int | None = None) -> list[tuple[int, int]]:
+    """One range of images per worker (:func:`workers`), fewer for a small batch, or for
+    small work: ``values`` (what the whole batch reads or writes) over
+    :data:`MIN_PART_VALUES` a part.
+
+    Example:
+        >>> split(1), split(64, values=1000)
+        ([(0, 1)], [(0, 64)])
+    """
+    parts = workers()
+    if values is not None:
+        parts = min(parts, max(1, values // MIN_PART_VALUES))
+    return bounds(batch, parts)
+
+
+def run_parts(kernel, ranges: list[tuple[int, int]]) -> None:
+    """Call ``kernel(lo, hi)`` for every ``(lo, hi)`` of ``ranges`` (from :func:`split`),
+    in parallel, the first on the calling thread. Exceptions of any part are raised here."""
+    global _POOL
+    if not ranges:                              # an empty batch
+        return
+    if len(ranges) == 1:
+        kernel(*ranges[0])
+        return
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=MAX_WORKERS - 1,
+                                   thread_name_prefix="convnet-batch")
+    futures = [_POOL.submit(kernel, lo, hi) for lo, hi in ranges[1:]]
+    try:
+        kernel(*ranges[0])
+    finally:
+        for future in futures:
+            future.result()
