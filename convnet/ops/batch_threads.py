@@ -54,7 +54,7 @@ def bounds(batch: int, parts: int) -> list[tuple[int, int]]:
     return [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
 
 
-MIN_PART_VALUES = 1 << 15   # a part touches at least this many values (else the thread
+MIN_PART_VALUES = 1 << 17   # a part touches at least this many values (else the thread
                             # hand-off, about 20 us, costs more than the part saves)
 
 

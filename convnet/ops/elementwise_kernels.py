@@ -19,6 +19,8 @@ import numpy as np
 
 from numba import njit
 
+from .batch_threads import run_parts, split
+
 
 def _select_py(values, mask, out):
     zero = values.dtype.type(0)
@@ -71,7 +73,9 @@ def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         flat_mask = _flat_in_memory_order(mask, axes)
         if flat_values is not None and flat_mask is not None:
             out = np.empty_like(values)
-            _select(flat_values, flat_mask, _flat_in_memory_order(out, axes))
+            flat_out = _flat_in_memory_order(out, axes)
+            _in_parts(lambda lo, hi: _select(flat_values[lo:hi], flat_mask[lo:hi],
+                                             flat_out[lo:hi]), values.size)
             return out
         if flat_values is not None and values.ndim == 4:   # a mask in another layout
             out = np.empty_like(values)
@@ -91,9 +95,16 @@ def relu_and_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             passes = np.lib.stride_tricks.as_strided(
                 np.empty(values.size, dtype=bool), values.shape,
                 tuple(s // values.itemsize for s in values.strides))
-            _relu(flat_values, _flat_in_memory_order(out, axes),
-                  _flat_in_memory_order(passes, axes))
+            flat_out = _flat_in_memory_order(out, axes)
+            flat_passes = _flat_in_memory_order(passes, axes)
+            _in_parts(lambda lo, hi: _relu(flat_values[lo:hi], flat_out[lo:hi],
+                                           flat_passes[lo:hi]), values.size)
             return out, passes
     passes = values <= 0
     np.logical_not(passes, out=passes)
     return np.maximum(values, values.dtype.type(0)), passes
+
+
+def _in_parts(kernel, size: int) -> None:
+    """``kernel(lo, hi)`` over ``range(size)`` of flat arrays, split between threads."""
+    run_parts(kernel, split(size, size))

@@ -121,7 +121,7 @@ def _forward_planes_py(x, kh, kw, sh, sw, dh, dw, ph, pw, a0, a1, b0, b1, out, w
 
 
 _INTERIOR_KERNELS = {}
-SPECIALISE_MIN_OUTPUTS = 1 << 16   # fewer inside windows: the general kernel (a compile,
+SPECIALISE_MIN_OUTPUTS = 1 << 13   # fewer inside windows: the general kernel (a compile,
                                    # about 0.5 s, would cost more than it saves)
 
 
