@@ -139,3 +139,14 @@ def test_relu_split_between_threads(threads):
     for ours, one, theirs in zip(split, single, (yt.detach().numpy(), xt.grad.numpy())):
         np.testing.assert_array_equal(ours, theirs)
         np.testing.assert_array_equal(ours, one)
+
+
+def test_masked_select_of_strided_values_split_between_threads(threads):
+    from convnet.ops.elementwise_kernels import select_or_zero
+    rng = np.random.default_rng(3)
+    values = np.repeat(rng.standard_normal((4, 3, 6, 5)), 2, axis=-1)[..., ::2]  # strided
+    mask = np.moveaxis(np.ascontiguousarray(np.moveaxis(rng.random(values.shape) < 0.5, 1, -1)),
+                       -1, 1)                                   # another layout
+    split, single = threads(lambda: select_or_zero(values, mask))
+    np.testing.assert_array_equal(split, np.where(mask, values, 0.0))
+    np.testing.assert_array_equal(split, single)

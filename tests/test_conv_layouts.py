@@ -284,3 +284,12 @@ def test_no_input_channels_give_the_bias():
     dx, dw, db = conv_ops.backward(np.ones(y.shape), saved, spec)
     assert dx.shape == x.shape and dw.shape == (2, 0, 3, 3)
     np.testing.assert_array_equal(db, [50.0, 50.0])
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+@pytest.mark.parametrize("bias", ["none", "tied", "untied"])
+def test_one_by_one_convolution_reads_the_image_as_its_column_matrix(padding, bias):
+    """A 1x1 kernel at stride 1 takes no im2col copy: every gradient as PyTorch's."""
+    x, w, b, spec, g = make(2, 1, 1, padding, "zeros", bias, kernel=1, channels=(6, 20))
+    assert conv_channels_last._columns_are_pixels(spec)
+    assert_all_close(run(x, w, b, spec, g, True), torch_conv(x, w, b, spec, g), f"{spec}")

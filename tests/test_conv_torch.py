@@ -129,6 +129,10 @@ CASES += [
     case(3, kernel=(3, 1, 2), stride=(2, 1, 3), dilation=(1, 2, 1), padding=(1, 0, 1)),
     case(3, kernel=(2, 3, 1), padding="same", dilation=(2, 1, 1), mode="replicate", n=1),
     case(1, kernel=1, stride=2, padding=0, n=3, cin=5, cout=2),          # 1x1 conv, strided
+    # 1x1 at stride 1: the channels-last image is the column matrix (no im2col)
+    case(2, kernel=1, padding=0, n=3, cin=5, cout=7, bias="tied"),
+    case(2, kernel=1, padding=1, n=2, cin=6, cout=20, bias="tied", dtype=np.float32),
+    case(1, kernel=1, padding=0, n=3, cin=8, cout=3, bias=None),
     case(1, kernel=5, padding="valid", spatial=(5,)),                    # kernel == input
     case(2, kernel=3, padding="valid", spatial=(3, 3), n=1, cin=1, cout=1),
     case(2, kernel=3, padding=1, spatial=(1, 5), n=1),                   # 1-high input

@@ -24,7 +24,9 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 MAX_WORKERS = 8
 _POOL: ThreadPoolExecutor | None = None
@@ -91,3 +93,35 @@ def run_parts(kernel, ranges: list[tuple[int, int]]) -> None:
     finally:
         for future in futures:
             future.result()
+
+
+_BLAS_LOCK = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+_blas_controller = None
+
+
+@contextmanager
+def single_threaded_blas():
+    """NumPy's BLAS on one thread inside the block, for products run side by side on
+    :func:`run_parts`'s threads (threadpoolctl; nothing changes when it is missing). Nested
+    and concurrent blocks share one limit, lifted when the last block ends."""
+    global _blas_users, _blas_limiter, _blas_controller
+    with _BLAS_LOCK:
+        if _blas_users == 0:
+            try:
+                if _blas_controller is None:
+                    from threadpoolctl import ThreadpoolController
+                    _blas_controller = ThreadpoolController()
+                _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
+            except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+                _blas_limiter = None
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limiter is not None:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None

@@ -77,9 +77,11 @@ def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
             _in_parts(lambda lo, hi: _select(flat_values[lo:hi], flat_mask[lo:hi],
                                              flat_out[lo:hi]), values.size)
             return out
-        if flat_values is not None and values.ndim == 4:   # a mask in another layout
-            out = np.empty_like(values)
-            _select_4d(values.transpose(axes), mask.transpose(axes), out.transpose(axes))
+        if values.ndim == 4:        # a mask in another layout, or values not contiguous
+            out = np.empty_like(values)             # laid out as ``values``
+            v, m, o = (a.transpose(axes) for a in (values, mask, out))
+            _in_parts(lambda lo, hi: _select_4d(v[lo:hi], m[lo:hi], o[lo:hi]), values.size,
+                      v.shape[0])
             return out
     return np.where(mask, values, np.zeros((), dtype=values.dtype))
 
@@ -105,6 +107,7 @@ def relu_and_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(values, values.dtype.type(0)), passes
 
 
-def _in_parts(kernel, size: int) -> None:
-    """``kernel(lo, hi)`` over ``range(size)`` of flat arrays, split between threads."""
-    run_parts(kernel, split(size, size))
+def _in_parts(kernel, size: int, length: int | None = None) -> None:
+    """``kernel(lo, hi)`` over ``range(length)`` (default ``size``) of arrays holding
+    ``size`` values, split between threads."""
+    run_parts(kernel, split(size if length is None else length, size))

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..batch_threads import run_parts, split
+from ..batch_threads import run_parts, single_threaded_blas, split
 from ..padding import fill_border, pad, pad_backward
 from . import kernels
 from .bias import add_bias, bias_gradient
@@ -75,23 +75,20 @@ def _geometry(spec, channels: int) -> tuple[int, ...]:
 def channels_last(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``x`` (N, C, *spatial) as a channels-last (N, *spatial, C) array: written into
     ``out`` when given (any strides, e.g. the interior of a padded image), else a view
-    when ``x`` is channels-last already, else a new C-contiguous array."""
+    when ``x`` is channels-last already, else a new C-contiguous array. A large copy is
+    split by images between threads (NumPy's copy releases the GIL)."""
     moved = np.moveaxis(x, 1, -1)
     if out is None and moved.flags.c_contiguous:
         return moved
-    plane_bytes = x[0, 0].nbytes
-    if x.flags.c_contiguous and x.shape[1] > 1 and plane_bytes % 4096 == 0:
-        target = out if out is not None and out.flags.c_contiguous else np.empty(
-            moved.shape, dtype=x.dtype)
-        kernels.to_channels_last(x.reshape(x.shape[0], x.shape[1], -1),
-                                      target.reshape(x.shape[0], -1, x.shape[1]))
-        if out is None or out is target:
-            return target
-        moved = target
-    if out is None:
-        return np.ascontiguousarray(moved)
-    out[...] = moved
-    return out
+    target = np.empty(moved.shape, dtype=x.dtype) if out is None else out
+
+    def part(lo, hi):
+        target[lo:hi] = moved[lo:hi]
+    run_parts(part, split(x.shape[0], x.size // COPY_SPLIT))
+    return target
+
+
+COPY_SPLIT = 4   # a copy is split from 4 * MIN_PART_VALUES values a thread (1M in all)
 
 
 def padded_channels_last(x: np.ndarray, spec) -> np.ndarray:
@@ -141,24 +138,8 @@ def weight_matrix(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(weight, 1, -1)).reshape(weight.shape[0], -1)
 
 
-CHUNK_BYTES = 4 << 20     # column-matrix rows built and used this many bytes at a time
+CHUNK_BYTES = 2 << 20     # column-matrix bytes a thread builds and multiplies at a time
 WIDE_COLUMNS = 64         # from this column-matrix width the weight gradient is (cols^T dY)^T
-
-
-def _parallel(kernel, source, geometry, target, rows: int, columns_first: bool = False):
-    """``kernel(source, *geometry, target)`` with the images split between threads
-    (:mod:`..batch_threads`); the column matrix (``target``, or ``source`` when
-    ``columns_first``) has ``rows`` rows an image."""
-    cols = source if columns_first else target
-    images = cols.shape[0] // rows
-
-    def part(lo, hi):
-        block = slice(lo * rows, hi * rows)
-        if columns_first:
-            kernel(source[block], *geometry, target[lo:hi])
-        else:
-            kernel(source[lo:hi], *geometry, target[block])
-    run_parts(part, split(images, cols.size))
 
 
 def _chunk(batch: int, bytes_per_image: int) -> int:
@@ -166,14 +147,28 @@ def _chunk(batch: int, bytes_per_image: int) -> int:
     return min(batch, max(1, CHUNK_BYTES // max(bytes_per_image, 1)))
 
 
+def _run(part, batch: int, values: int) -> list[tuple[int, int]]:
+    """``part(lo, hi)`` over the images split between threads (each with a one-thread
+    BLAS: products of a few images each, side by side, beat one product on all cores
+    between single-threaded copies); returns the ranges."""
+    ranges = split(batch, values)
+    if len(ranges) > 1:
+        with single_threaded_blas():
+            run_parts(part, ranges)
+    else:
+        run_parts(part, ranges)
+    return ranges
+
+
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             spec) -> tuple[np.ndarray, tuple]:
     """Convolve ``x`` (N, C_in, *spatial) with ``weight``; returns ``(y, saved)``, ``y``
     of shape (N, C_out, *out_sizes) in channels-last memory.
 
-    The column matrix is built a few images at a time (:data:`CHUNK_BYTES`) and each
-    chunk multiplied while it is still in cache; it is never whole, and the backward
-    pass rebuilds it from the padded image it saves (k_h * k_w times smaller).
+    The images are split between threads; each builds the column matrix of a few images
+    at a time (:data:`CHUNK_BYTES`) and multiplies it while it is still in cache. The
+    matrix is never whole, and the backward pass rebuilds it from the padded image it
+    saves (k_h * k_w times smaller).
     """
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
@@ -184,14 +179,21 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     flat = image.reshape(n, image.shape[1], -1)
     matrix = weight_matrix(weight)
     y = np.empty((n * rows, out_channels), dtype=x.dtype)        # (positions, C_out)
-    chunk = _chunk(n, rows * width * x.dtype.itemsize)
-    cols = np.empty((chunk * rows, width), dtype=x.dtype)
     im2col = kernels.im2col_for(kh, runs, run, n * rows * width)
-    for start in range(0, n, chunk):              # a few chunks, never one per image
-        stop = min(n, start + chunk)
-        part = cols[:(stop - start) * rows]
-        _parallel(im2col, flat[start:stop], geometry, part, rows)
-        np.matmul(part, matrix.T, out=y[start * rows:stop * rows])
+    pixels = image.reshape(-1, c) if _columns_are_pixels(spec) else None
+
+    def part(lo, hi):
+        if pixels is not None:                    # 1x1, stride 1: the image is the matrix
+            np.matmul(pixels[lo * rows:hi * rows], matrix.T, out=y[lo * rows:hi * rows])
+            return
+        chunk = _chunk(hi - lo, rows * width * x.dtype.itemsize)
+        cols = np.empty((chunk * rows, width), dtype=x.dtype)
+        for start in range(lo, hi, chunk):        # a few chunks, never one per image
+            stop = min(hi, start + chunk)
+            block = cols[:(stop - start) * rows]
+            im2col(flat[start:stop], *geometry, block)
+            np.matmul(block, matrix.T, out=y[start * rows:stop * rows])
+    _run(part, n, n * rows * width)
     if spec.bias == "tied" and bias.dtype == y.dtype:
         add_to_rows(y, bias)
         bias = None
@@ -203,8 +205,9 @@ def backward(dy: np.ndarray, saved: tuple, spec,
              need_input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy``.
 
-    One pass over chunks of images: rebuild the chunk's columns, add its share of
-    ``dW = dY.T @ cols``, and scatter ``dcols = dY @ Wm`` into the input gradient.
+    One pass over chunks of images (split between threads as in :func:`forward`): rebuild
+    the chunk's columns, add its share of ``dW = dY.T @ cols`` (one sum per thread), and
+    scatter ``dcols = dY @ Wm`` into the input gradient.
     """
     image, matrix = saved
     n, height = image.shape[:2]
@@ -215,34 +218,63 @@ def backward(dy: np.ndarray, saved: tuple, spec,
     dy_rows = channels_last(dy).reshape(-1, out_channels)
     rows = dy_rows.shape[0] // n
     dtype = np.result_type(dy_rows, matrix)
-    dweight = np.zeros((out_channels, width), dtype=dtype)
-    chunk = _chunk(n, rows * width * dtype.itemsize)
-    cols = np.empty((chunk * rows, width), dtype=image.dtype)
     flat = image.reshape(n, height, -1)
     im2col = kernels.im2col_for(*geometry[:3], n * rows * width)
     if need_input_grad:
-        dcols = np.empty((chunk * rows, width), dtype=dtype)
         grad = np.empty(image.shape, dtype=dtype)
         grad_flat = grad.reshape(n, height, -1)
-    for start in range(0, n, chunk):              # a few chunks, never one per image
-        stop = min(n, start + chunk)
-        part = cols[:(stop - start) * rows]
-        dy_part = dy_rows[start * rows:stop * rows]
-        _parallel(im2col, flat[start:stop], geometry, part, rows)
-        # dW = dY^T cols: OpenBLAS runs the product faster as (cols^T dY)^T once the column
-        # matrix is 64 or more wide (1.8x for 144 x 16), slower for narrow first layers
-        dweight += (part.T @ dy_part).T if width >= WIDE_COLUMNS else dy_part.T @ part
-        if need_input_grad:
-            dcols_part = dcols[:(stop - start) * rows]
-            np.matmul(dy_part, matrix, out=dcols_part)
-            _parallel(kernels.col2im, dcols_part, geometry, grad_flat[start:stop], rows,
-                      columns_first=True)
+    sums = {}
+    if _columns_are_pixels(spec):                 # 1x1, stride 1: the image is the matrix
+        pixels = image.reshape(-1, in_channels)
+
+        def part(lo, hi):
+            block, dy_part = pixels[lo * rows:hi * rows], dy_rows[lo * rows:hi * rows]
+            sums[lo] = (block.T @ dy_part).T if width >= WIDE_COLUMNS else dy_part.T @ block
+            if need_input_grad:
+                np.matmul(dy_part, matrix, out=grad.reshape(-1, in_channels)[lo * rows:hi * rows])
+        return _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad if need_input_grad
+                                else None, spec, out_channels, in_channels)
+
+    def part(lo, hi):
+        dweight = sums[lo] = np.zeros((out_channels, width), dtype=dtype)
+        chunk = _chunk(hi - lo, rows * width * dtype.itemsize)
+        cols = np.empty((chunk * rows, width), dtype=image.dtype)
+        dcols = np.empty((chunk * rows, width), dtype=dtype) if need_input_grad else None
+        for start in range(lo, hi, chunk):        # a few chunks, never one per image
+            stop = min(hi, start + chunk)
+            block = cols[:(stop - start) * rows]
+            dy_part = dy_rows[start * rows:stop * rows]
+            im2col(flat[start:stop], *geometry, block)
+            # dW = dY^T cols: OpenBLAS runs the product faster as (cols^T dY)^T once the
+            # column matrix is 64 or more wide (1.8x for 144 x 16), slower for narrow ones
+            dweight += (block.T @ dy_part).T if width >= WIDE_COLUMNS else dy_part.T @ block
+            if need_input_grad:
+                dcols_block = dcols[:(stop - start) * rows]
+                np.matmul(dy_part, matrix, out=dcols_block)
+                kernels.col2im(dcols_block, *geometry, grad_flat[start:stop])
+    return _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad if need_input_grad
+                            else None, spec, out_channels, in_channels)
+
+
+def _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad, spec, out_channels,
+                     in_channels):
+    """Run the backward ``part`` over the threads, add the threads' weight gradients and
+    shape the three gradients."""
+    ranges = _run(part, n, n * rows * width)
+    dweight = sums[ranges[0][0]]
+    for lo, _ in ranges[1:]:
+        dweight += sums[lo]
     dweight = dweight.reshape((out_channels,) + spec.kernel_size + (in_channels,))
     dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
     dbias = column_sums(dy_rows) if spec.bias == "tied" else bias_gradient(dy, spec)
     dx = None
-    if need_input_grad:
+    if grad is not None:
         padded = grad.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
         dx = pad_backward(np.moveaxis(padded, -1, 1), spec.input_shape, spec.padding,
                           spec.padding_mode)
     return dx, dweight, dbias
+
+
+def _columns_are_pixels(spec) -> bool:
+    """A 1x1 kernel at stride 1: the column matrix is the (padded) channels-last image."""
+    return all(k == 1 for k in spec.kernel_size) and all(s == 1 for s in spec.stride)

@@ -75,23 +75,6 @@ def _col2im_py(cols, kh, runs, run, sh, sw, dh, dw, out_h, out_w, image):
                         col += run
 
 
-def _to_channels_last_py(x, out):
-    """``out[n, s, c] = x[n, c, s]`` (C-contiguous arrays) in tiles of 256 positions by
-    8 channels. Used when a plane is a multiple of 4 KiB: NumPy's transposing copy then
-    reads with a stride that maps every plane to the same cache set and runs about 3x
-    slower; eight planes at a time fit the cache's ways, and a tile's output lines stay
-    in cache while its channel blocks fill them."""
-    batch, channels, size = x.shape
-    for n in range(batch):
-        for s0 in range(0, size, 256):
-            s1 = min(s0 + 256, size)
-            for c0 in range(0, channels, 8):
-                c1 = min(c0 + 8, channels)
-                for s in range(s0, s1):
-                    for c in range(c0, c1):
-                        out[n, s, c] = x[n, c, s]
-
-
 SMALL_COLUMNS = 64         # column widths up to this get a kernel compiled for their geometry
 SMALL_MIN_VALUES = 1 << 20  # ... when a call copies at least this many values (else the
                             # compile, about 0.5 s, would cost more than it saves)
@@ -130,6 +113,5 @@ def im2col_for(kh: int, runs: int, run: int, values: int):
     return im2col
 
 
-to_channels_last = njit(cache=True, nogil=True)(_to_channels_last_py)
 im2col = njit(cache=True, nogil=True)(_im2col_py)
 col2im = njit(cache=True, nogil=True)(_col2im_py)
