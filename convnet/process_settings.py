@@ -13,7 +13,10 @@ its allocator and BLAS threads as they were.
   about 0.1 s and take the cores that the im2col, pooling and element-wise work between
   products needs. The loaded OpenBLAS pools are restarted with a spin of 2**12 cycles
   (``CONVNET_BLAS_THREAD_TIMEOUT=N`` picks 2**N, ``0`` leaves OpenBLAS alone, and an
-  ``OPENBLAS_THREAD_TIMEOUT`` of your own is respected).
+  ``OPENBLAS_THREAD_TIMEOUT`` of your own is respected). This one is also set, once, the
+  first time convnet splits a kernel between its own threads
+  (:mod:`convnet.ops.batch_threads`): two spinning BLAS workers would leave those threads
+  no core, and the split would run at half speed.
 
 Measurements are in docs/performance.md.
 
@@ -90,6 +93,16 @@ def tune_blas_threads() -> list[str]:
 
 
 _APPLIED: dict | None = None
+_BLAS_TUNED: list[str] | None = None
+
+
+def tune_blas_threads_once() -> list[str]:
+    """:func:`tune_blas_threads` the first time it is called in the process; later calls
+    return the first result."""
+    global _BLAS_TUNED
+    if _BLAS_TUNED is None:
+        _BLAS_TUNED = tune_blas_threads()
+    return list(_BLAS_TUNED)
 
 
 def apply() -> dict:
@@ -99,5 +112,5 @@ def apply() -> dict:
     """
     global _APPLIED
     if _APPLIED is None:
-        _APPLIED = {"malloc": tune_malloc(), "blas_libraries": tune_blas_threads()}
+        _APPLIED = {"malloc": tune_malloc(), "blas_libraries": tune_blas_threads_once()}
     return dict(_APPLIED)

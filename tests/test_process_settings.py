@@ -61,6 +61,14 @@ if sys.argv[1] == "apply":
                   mapped_after_apply=big_array_is_mapped(),
                   env_same_after_apply=dict(os.environ) == environment,
                   error=float(np.abs(a.astype(np.float32) @ b.astype(np.float32) - a @ b).max()))
+if sys.argv[1] == "split":
+    from convnet import process_settings
+    from convnet.ops import batch_threads
+    before = process_settings._BLAS_TUNED
+    batch_threads.run_parts(lambda lo, hi: None, [(0, 1), (1, 2)])
+    result.update(tuned_before=before, tuned=process_settings._BLAS_TUNED,
+                  applied=process_settings.apply(),
+                  env_same_after_split=dict(os.environ) == environment)
 print(json.dumps(result))
 """
 
@@ -98,3 +106,11 @@ def test_each_setting_has_an_off_switch():
 
 def test_a_users_own_openblas_timeout_is_left_alone():
     assert probe("apply", OPENBLAS_THREAD_TIMEOUT="20")["applied"]["blas_libraries"] == []
+
+
+def test_the_first_split_between_threads_shortens_the_blas_spin_once():
+    result = probe("split")
+    assert result["tuned_before"] is None and result["env_same_after_split"]
+    assert result["tuned"] == result["applied"]["blas_libraries"]   # apply() does not redo it
+    assert any("openblas" in path for path in result["tuned"])
+    assert probe("split", CONVNET_BLAS_THREAD_TIMEOUT="0")["tuned"] == []

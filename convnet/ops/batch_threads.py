@@ -5,7 +5,9 @@ parallel loop and take the cores from the matrix products that follow; see
 docs/performance.md). A kernel compiled with ``nogil=True`` can still use every core: this
 module cuts the batch into one contiguous part per worker and runs the parts on a small
 pool of Python threads, the caller doing the first part itself. The threads sleep on a
-queue between calls, so they take nothing from OpenBLAS.
+queue between calls, so they take nothing from OpenBLAS; and OpenBLAS's idle workers, which
+spin for about 0.1 s after each product, are set to spin briefly the first time a batch is
+split (:func:`convnet.process_settings.tune_blas_threads_once`).
 
 The worker count is the number of CPUs this process may run on, at most
 :data:`MAX_WORKERS`; ``CONVNET_NUM_THREADS=N`` sets it (``1``: everything on the calling
@@ -85,6 +87,8 @@ def run_parts(kernel, ranges: list[tuple[int, int]]) -> None:
         kernel(*ranges[0])
         return
     if _POOL is None:
+        from .. import process_settings      # spinning BLAS workers would take the cores
+        process_settings.tune_blas_threads_once()
         _POOL = ThreadPoolExecutor(max_workers=MAX_WORKERS - 1,
                                    thread_name_prefix="convnet-batch")
     futures = [_POOL.submit(kernel, lo, hi) for lo, hi in ranges[1:]]
