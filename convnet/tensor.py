@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -106,15 +107,14 @@ class Tensor:
         array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False):
         self.data = as_array(data)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
-        self._parents: tuple[Tensor, ...] = ()
-        self._backward: Callable | None = None
+        self._node: _Node | None = None
 
     # ----------------------------------------------------------------- basics
     @property
@@ -135,7 +135,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._backward is None
+        return self._node is None or self._node.backward is None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -187,20 +187,23 @@ class Tensor:
         if grad.shape != self.shape:
             raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
 
-        order = _topological_order(self)
-        grads: dict[int, np.ndarray] = {id(self): grad}
+        root = _node_of(self)
+        order = _topological_order(root)
+        grads: dict[int, np.ndarray] = {id(root): grad}
         for node in reversed(order):
             node_grad = grads.pop(id(node), None)
             if node_grad is None:
                 continue
-            if node._backward is None:
-                node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
+            if node.backward is None:                    # a leaf: accumulate into .grad
+                leaf = node.leaf()
+                if leaf is not None:
+                    leaf.grad = node_grad.copy() if leaf.grad is None else leaf.grad + node_grad
                 continue
-            parent_grads = node._backward(node_grad)
+            parent_grads = node.backward(node_grad)
             if not retain_graph:
-                node._backward = _released_backward      # drops the saved arrays
-            for parent, parent_grad in zip(node._parents, parent_grads):
-                if parent_grad is None or not parent.requires_grad:
+                node.backward = _released_backward       # drops the saved arrays
+            for parent, parent_grad in zip(node.parents, parent_grads):
+                if parent_grad is None or parent is None:
                     continue
                 key = id(parent)
                 grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
@@ -224,8 +227,28 @@ class Tensor:
     # attached by convnet.tensor_ops, where each operation is defined once.
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes reachable from ``root`` that require grad, each after all of its parents."""
+class _Node:
+    """A tensor's place in the graph, apart from its data (as torch's ``grad_fn``): the
+    graph holds nodes, so an intermediate result's array is freed as soon as neither the
+    caller nor a backward closure holds it. ``backward`` maps the output gradient to one
+    gradient per parent; ``parents`` are the parents' nodes (None where no gradient
+    flows); a leaf has no backward and a weak reference to its tensor."""
+
+    __slots__ = ("backward", "parents", "leaf")
+
+    def __init__(self, backward, parents, leaf):
+        self.backward, self.parents, self.leaf = backward, parents, leaf
+
+
+def _node_of(tensor: Tensor) -> _Node:
+    """The node of a tensor that requires grad (a leaf gets one on first use)."""
+    if tensor._node is None:
+        tensor._node = _Node(None, (), weakref.ref(tensor))
+    return tensor._node
+
+
+def _topological_order(root: _Node) -> list[_Node]:
+    """Nodes reachable from ``root``, each after all of its parents."""
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -237,8 +260,8 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in visited:
+        for parent in node.parents:
+            if parent is not None and id(parent) not in visited:
                 stack.append((parent, False))
     return order
 
@@ -262,16 +285,10 @@ def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Calla
     parents = tuple(parents)
     needs_grad = _grad_enabled and any(isinstance(p, Tensor) and p.requires_grad for p in parents)
     out.requires_grad = needs_grad
-    if needs_grad:
-        out._parents = tuple(p if isinstance(p, Tensor) else _CONSTANT for p in parents)
-        out._backward = backward
-    else:
-        out._parents = ()
-        out._backward = None
+    out._node = _Node(backward, tuple(
+        _node_of(p) if isinstance(p, Tensor) and p.requires_grad else None
+        for p in parents), None) if needs_grad else None
     return out
-
-
-_CONSTANT = Tensor(np.zeros((), dtype=DEFAULT_DTYPE))
 
 
 def tensor(data, requires_grad: bool = False) -> Tensor:
