@@ -34,16 +34,20 @@ MAX_WORKERS = 8
 _POOL: ThreadPoolExecutor | None = None
 
 
+_CPUS: list[int] = []
+
+
 def workers() -> int:
     """Threads a batch is split between (see the module docstring)."""
     chosen = os.environ.get("CONVNET_NUM_THREADS", "")
     if chosen.isdigit() and int(chosen) > 0:
         return min(int(chosen), MAX_WORKERS)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_WORKERS))
+    if not _CPUS:                     # the process's CPUs, asked once (a system call)
+        try:
+            _CPUS.append(len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):  # pragma: no cover - not Linux
+            _CPUS.append(os.cpu_count() or 1)
+    return max(1, min(_CPUS[0], MAX_WORKERS))
 
 
 def bounds(batch: int, parts: int) -> list[tuple[int, int]]:
