@@ -32,7 +32,7 @@ from . import direct_kernels
 from .bias import add_bias, bias_gradient
 
 MAX_IN_CHANNELS = 4
-MAX_OUT_CHANNELS = 16
+MAX_OUT_CHANNELS = 12
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
