@@ -72,12 +72,23 @@ def _geometry(spec, channels: int) -> tuple[int, ...]:
     return kh, runs, run, sh, sw * channels, dh, dw * channels, out_h, out_w
 
 
+def to_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, *spatial) view -> (N, *spatial, C) view (``np.moveaxis(x, 1, -1)``, without
+    its argument checks: this runs several times a layer)."""
+    return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
+
+
+def to_first(x: np.ndarray) -> np.ndarray:
+    """(N, *spatial, C) view -> (N, C, *spatial) view."""
+    return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
+
+
 def channels_last(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``x`` (N, C, *spatial) as a channels-last (N, *spatial, C) array: written into
     ``out`` when given (any strides, e.g. the interior of a padded image), else a view
     when ``x`` is channels-last already, else a new C-contiguous array. A large copy is
     split by images between threads (NumPy's copy releases the GIL)."""
-    moved = np.moveaxis(x, 1, -1)
+    moved = to_last(x)
     if out is None and moved.flags.c_contiguous:
         return moved
     target = np.empty(moved.shape, dtype=x.dtype) if out is None else out
@@ -102,7 +113,7 @@ def padded_channels_last(x: np.ndarray, spec) -> np.ndarray:
     if spec.padding_mode != "zeros":
         return channels_last(pad(x, spec.padding, spec.padding_mode)).reshape(shape)
     image = np.empty(shape[:1] + tuple(padded) + (c,), dtype=x.dtype)
-    fill_border(np.moveaxis(image, -1, 1), spec.padding)  # the zero border, any layout
+    fill_border(to_first(image), spec.padding)  # the zero border, any layout
     inner = tuple(slice(b, b + size) for size, (b, _) in zip(x.shape[2:], spec.padding))
     channels_last(x, out=image[(slice(None),) + inner])
     return image.reshape(shape)
@@ -197,7 +208,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     if spec.bias == "tied" and bias.dtype == y.dtype:
         add_to_rows(y, bias)
         bias = None
-    y = np.moveaxis(y.reshape((n,) + spec.out_sizes + (out_channels,)), -1, 1)
+    y = to_first(y.reshape((n,) + spec.out_sizes + (out_channels,)))
     return add_bias(y, bias, spec), (image, matrix)
 
 
@@ -270,7 +281,7 @@ def _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad, spec, out_ch
     dx = None
     if grad is not None:
         padded = grad.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
-        dx = pad_backward(np.moveaxis(padded, -1, 1), spec.input_shape, spec.padding,
+        dx = pad_backward(to_first(padded), spec.input_shape, spec.padding,
                           spec.padding_mode)
     return dx, dweight, dbias
 

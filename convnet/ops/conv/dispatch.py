@@ -50,6 +50,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -133,6 +134,12 @@ def choose_algorithm(spec: ConvSpec, algorithm: str = "auto") -> str:
     check_algorithm(algorithm)
     if algorithm != "auto":
         return algorithm
+    return _cheaper_algorithm(spec)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cheaper_algorithm(spec: ConvSpec) -> str:
+    """The automatic choice for a spec, estimated once (a training loop repeats its specs)."""
     return "fft" if fft_seconds(spec) < im2col_seconds(spec) else "im2col"
 
 

@@ -103,12 +103,34 @@ def check_arguments(kernel_size, stride, padding, dilation, padding_mode):
     return stride, dilation
 
 
+_SPECS: dict[str, ConvSpec] = {}
+SPEC_CACHE_SIZE = 1024
+
+
 def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1, padding=0,
               dilation=1, groups=1, padding_mode="zeros", spatial_dims=None) -> ConvSpec:
     """Validate a convolution's arguments and resolve its padding and output size.
 
     Raises ValueError/TypeError naming the argument, the value and what was expected.
+    A training loop asks for the same few specs every step: they are kept, keyed by the
+    ``repr`` of the arguments (which tells ``True`` from ``1`` and a list from a tuple, so
+    a cached answer is the one validation would give).
     """
+    args = (input_shape, input_dtype, weight_shape, bias_shape, stride, padding, dilation,
+            groups, padding_mode, spatial_dims)
+    key = repr(args)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _validated_spec(*args)
+        if len(_SPECS) >= SPEC_CACHE_SIZE:
+            _SPECS.clear()
+        _SPECS[key] = spec
+    return spec
+
+
+def _validated_spec(input_shape, input_dtype, weight_shape, bias_shape, stride, padding,
+                    dilation, groups, padding_mode, spatial_dims) -> ConvSpec:
+    """:func:`conv_spec` without the cache."""
     input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)
     ndim, groups = check_operands(input_shape, input_dtype, weight_shape, groups, spatial_dims,
                                   "convolution", "out_channels, in_channels/groups")

@@ -261,12 +261,12 @@ _backward_channels_last = njit(cache=True, nogil=True)(_backward_channels_last_p
 
 def _last(array: np.ndarray) -> np.ndarray:
     """(N, C, H, W) view -> (N, H, W, C) view."""
-    return np.moveaxis(array, 1, -1)
+    return array.transpose(0, 2, 3, 1)
 
 
 def _first(array: np.ndarray) -> np.ndarray:
     """(N, H, W, C) view -> (N, C, H, W) view."""
-    return np.moveaxis(array, -1, 1)
+    return array.transpose(0, 3, 1, 2)
 
 
 def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
