@@ -23,6 +23,7 @@ two pairs' ratios.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -96,6 +97,8 @@ def torch_epoch(torch, model, optimizer, images, labels, seed: int) -> float:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=50_000, help="images (50,000)")
+    parser.add_argument("--json", default=None, metavar="PATH",
+                        help="also write the epoch times to PATH (run_all.py)")
     args = parser.parse_args(argv)
     torch = import_torch(2)
     if torch is None:
@@ -119,6 +122,10 @@ def main(argv=None):
                 [[i + 1, c, t, r] for i, (c, t, r) in enumerate(zip(times["convnet"],
                                                                      times["torch"], ratios))])
     print(f"median ratio {float(np.median(ratios)):.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"images": args.limit, "seconds": times,
+                       "ratio": float(np.median(ratios))}, f)
 
 
 if __name__ == "__main__":
