@@ -113,7 +113,17 @@ _blas_controller = None
 def single_threaded_blas():
     """NumPy's BLAS on one thread inside the block, for products run side by side on
     :func:`run_parts`'s threads (threadpoolctl; nothing changes when it is missing). Nested
-    and concurrent blocks share one limit, lifted when the last block ends."""
+    and concurrent blocks share one limit, lifted when the last block ends.
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.ones((64, 8), np.float32)
+        >>> out = np.empty((64, 64), np.float32)
+        >>> with single_threaded_blas():
+        ...     run_parts(lambda lo, hi: np.matmul(a[lo:hi], a.T, out=out[lo:hi]), split(64))
+        >>> float(out[63, 0])
+        8.0
+    """
     global _blas_users, _blas_limiter, _blas_controller
     with _BLAS_LOCK:
         if _blas_users == 0:

@@ -74,7 +74,12 @@ def _geometry(spec, channels: int) -> tuple[int, ...]:
 
 def to_last(x: np.ndarray) -> np.ndarray:
     """(N, C, *spatial) view -> (N, *spatial, C) view (``np.moveaxis(x, 1, -1)``, without
-    its argument checks: this runs several times a layer)."""
+    its argument checks: this runs several times a layer).
+
+    Example:
+        >>> to_last(np.zeros((2, 3, 4, 5))).shape, to_first(np.zeros((2, 4, 5, 3))).shape
+        ((2, 4, 5, 3), (2, 3, 4, 5))
+    """
     return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
 
 

@@ -276,50 +276,43 @@ def max_forward(x, kernel_size, stride, dilation, before, out_sizes):
     shape = (batch,) + tuple(out_sizes) + (channels,)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
-    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, before
-    inside = _specialised_inside(x.shape, kernel_size, stride, dilation, before, out_sizes)
-    source = _last(x)
-    if inside is not None:
-        a0, a1, b0, b1 = inside
-        interior = _interior_kernel_last(kh, kw, sh, sw)
-        start, first, best = _inside_views(source, out, winner, 1, a0 * sh - ph, b0 * sw - pw,
-                                           a0, b0)
-        _in_parts(lambda lo, hi: interior(start[lo:hi], best[lo:hi], first[lo:hi], a1 - a0,
-                                          b1 - b0), out)
-        if inside == (0, out_sizes[0], 0, out_sizes[1]):
-            return _first(out), _first(winner)           # no window reaches the border
-    else:
-        a0 = a1 = b0 = b1 = 0
-    _in_parts(lambda lo, hi: _forward_channels_last(
-        source[lo:hi], kh, kw, sh, sw, *dilation, ph, pw, a0, a1, b0, b1, out[lo:hi],
-        winner[lo:hi]), out)
+    _fill(_last(x), out, winner, 1, x.shape, _interior_kernel_last, _forward_channels_last,
+          kernel_size, stride, dilation, before, out_sizes)
     return _first(out), _first(winner)
 
 
 def max_forward_planes(x, kernel_size, stride, dilation, before, out_sizes):
-    """:func:`max_forward` for channel-major ``x`` (N, C, H, W): results channel-major.
-    Windows wholly inside the input go to a kernel compiled for this kernel size and
-    stride (undilated windows of up to 25 cells, at least :data:`SPECIALISE_MIN_OUTPUTS`
-    of them), the rest to the general kernel."""
+    """:func:`max_forward` for channel-major ``x`` (N, C, H, W): results channel-major."""
     shape = x.shape[:2] + tuple(out_sizes)
     out = np.empty(shape, dtype=x.dtype)
     winner = np.empty(shape, dtype=winner_dtype(kernel_size))
-    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel_size, stride, dilation, before
-    inside = _specialised_inside(x.shape, kernel_size, stride, dilation, before, out_sizes)
+    _fill(x, out, winner, 2, x.shape, _interior_kernel, _forward_planes, kernel_size, stride,
+          dilation, before, out_sizes)
+    return out, winner
+
+
+def _fill(source, out, winner, axis, shape, interior_for, border, kernel_size, stride,
+          dilation, before, out_sizes):
+    """Write ``out`` and ``winner`` (their spatial dims from ``axis``, as ``source``'s;
+    ``shape`` the input's (N, C, H, W)): windows wholly inside the input by a kernel compiled
+    for this kernel size and stride (``interior_for``; undilated windows of up to 25 cells,
+    at least :data:`SPECIALISE_MIN_OUTPUTS` of them), the others by the general ``border``
+    kernel, the images split between threads."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, before
+    inside = _specialised_inside(shape, kernel_size, stride, dilation, before, out_sizes)
     if inside is not None:
         a0, a1, b0, b1 = inside
-        interior = _interior_kernel(kh, kw, sh, sw)
-        start, first, best = _inside_views(x, out, winner, 2, a0 * sh - ph, b0 * sw - pw,
-                                           a0, b0)
+        interior = interior_for(kh, kw, sh, sw)
+        start, first, best = _inside_views(source, out, winner, axis, a0 * sh - ph,
+                                           b0 * sw - pw, a0, b0)
         _in_parts(lambda lo, hi: interior(start[lo:hi], best[lo:hi], first[lo:hi], a1 - a0,
                                           b1 - b0), out)
-        if (a0, a1, b0, b1) == (0, out_sizes[0], 0, out_sizes[1]):
-            return out, winner                          # no window reaches the border
+        if inside == (0, out_sizes[0], 0, out_sizes[1]):
+            return                                      # no window reaches the border
     else:
         a0 = a1 = b0 = b1 = 0
-    _in_parts(lambda lo, hi: _forward_planes(x[lo:hi], kh, kw, sh, sw, dh, dw, ph, pw, a0, a1,
-                                             b0, b1, out[lo:hi], winner[lo:hi]), out)
-    return out, winner
+    _in_parts(lambda lo, hi: border(source[lo:hi], kh, kw, sh, sw, *dilation, ph, pw, a0, a1,
+                                    b0, b1, out[lo:hi], winner[lo:hi]), out)
 
 
 def tiles_exactly(input_shape, kernel_size, stride, dilation, before) -> bool:
