@@ -150,3 +150,24 @@ def test_masked_select_of_strided_values_split_between_threads(threads):
     split, single = threads(lambda: select_or_zero(values, mask))
     np.testing.assert_array_equal(split, np.where(mask, values, 0.0))
     np.testing.assert_array_equal(split, single)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork is POSIX only")
+def test_a_forked_child_starts_its_own_threads():
+    """A child forked after the pool started (a multiprocessing worker) has none of its
+    threads; it must start its own rather than wait for them forever."""
+    import multiprocessing
+    batch_threads.run_parts(lambda lo, hi: None, [(0, 1), (1, 2)])     # the pool exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_split_sum, (10,))
+        assert result.get(timeout=60) == 45
+
+
+def _split_sum(size):
+    out = np.zeros(size)
+
+    def part(lo, hi):
+        out[lo:hi] = np.arange(lo, hi)
+    batch_threads.run_parts(part, [(0, size // 2), (size // 2, size)])
+    return int(out.sum())

@@ -66,6 +66,16 @@ MIN_PART_VALUES = 1 << 17   # a part touches at least this many values (else the
                             # hand-off, about 20 us, costs more than the part saves)
 
 
+def _forget_pool_in_child() -> None:
+    """After ``fork`` the child has the pool object but none of its threads: start anew."""
+    global _POOL, _blas_users, _blas_limiter
+    _POOL, _blas_users, _blas_limiter = None, 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def split(batch: int, values: int | None = None) -> list[tuple[int, int]]:
     """One range of images per worker (:func:`workers`), fewer for a small batch, or for
     small work: ``values`` (what the whole batch reads or writes) over
