@@ -171,3 +171,32 @@ def _split_sum(size):
         out[lo:hi] = np.arange(lo, hi)
     batch_threads.run_parts(part, [(0, size // 2), (size // 2, size)])
     return int(out.sum())
+
+
+def test_batch_norm_split_between_threads(threads):
+    """Channels-last batch norm (the compiled rows path): statistics summed per thread."""
+    rng = np.random.default_rng(4)
+    x = np.moveaxis(np.ascontiguousarray(np.moveaxis(
+        rng.standard_normal((5, 3, 6, 7)) * 3 + 1, 1, -1)), -1, 1)        # channels-last
+    g = rng.standard_normal(x.shape)
+    weight, bias = rng.standard_normal(3), rng.standard_normal(3)
+
+    def run():
+        bn = convnet.nn.BatchNorm2d(3)
+        bn.weight.data, bn.bias.data = weight.copy(), bias.copy()       # float64 parameters
+        X = convnet.Tensor(x, requires_grad=True)
+        y = bn(X)
+        y.backward(convnet.Tensor(g))
+        return [y.data, X.grad.data, bn.weight.grad, bn.bias.grad]
+    split, single = threads(run)
+    tbn = torch.nn.BatchNorm2d(3).double()
+    with torch.no_grad():
+        tbn.weight[:], tbn.bias[:] = torch.tensor(weight), torch.tensor(bias)
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt = tbn(xt)
+    yt.backward(torch.tensor(g))
+    expected = [yt.detach().numpy(), xt.grad.numpy(), tbn.weight.grad.numpy(),
+                tbn.bias.grad.numpy()]
+    for ours, one, theirs in zip(split, single, expected):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours, one, rtol=1e-12, atol=1e-14)
