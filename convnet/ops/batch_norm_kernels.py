@@ -21,7 +21,7 @@ import numpy as np
 
 from numba import njit
 
-from .batch_threads import run_parts, split
+from .batch_threads import ONE_PASS, run_parts, split
 
 __all__ = ["rows_view", "column_stats", "normalise", "backward_sums", "backward_input"]
 
@@ -88,7 +88,7 @@ def _summed(kernel, matrices: tuple, *args):
     """``kernel(*(m[lo:hi] for m in matrices), *args)`` over row ranges split between
     threads; the parts' results (arrays, or tuples of arrays) added up."""
     first = matrices[0]
-    ranges = split(first.shape[0], first.size)
+    ranges = split(first.shape[0], first.size // ONE_PASS)
     if not ranges:                                   # no rows
         return kernel(*matrices, *args)
     parts = {}
@@ -112,7 +112,7 @@ def column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def normalise(x, mean, inv_std, scale, shift, xhat, y) -> None:
     """``xhat = (x - mean) * inv_std``, ``y = xhat * scale + shift`` per column."""
     run_parts(lambda lo, hi: _normalise(x[lo:hi], mean, inv_std, scale, shift, xhat[lo:hi],
-                                        y[lo:hi]), split(x.shape[0], x.size))
+                                        y[lo:hi]), split(x.shape[0], x.size // ONE_PASS))
 
 
 def backward_sums(dy: np.ndarray, xhat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,4 +124,5 @@ def backward_input(dy, xhat, factor, mean_dy, mean_dy_xhat, dx) -> None:
     """``dx = factor * (dy - mean_dy - xhat * mean_dy_xhat)`` per column (training mode,
     ``factor = weight * inv_std``); with both means zero it is the eval-mode gradient."""
     run_parts(lambda lo, hi: _backward_input(dy[lo:hi], xhat[lo:hi], factor, mean_dy,
-                                             mean_dy_xhat, dx[lo:hi]), split(dy.shape[0], dy.size))
+                                             mean_dy_xhat, dx[lo:hi]),
+              split(dy.shape[0], dy.size // ONE_PASS))

@@ -5,7 +5,7 @@ parallel loop and take the cores from the matrix products that follow; see
 docs/performance.md). A kernel compiled with ``nogil=True`` can still use every core: this
 module cuts the batch into one contiguous part per worker and runs the parts on a small
 pool of Python threads, the caller doing the first part itself. The threads sleep on a
-queue between calls, so they take nothing from OpenBLAS; and OpenBLAS's idle workers, which
+lock between calls, so they take nothing from OpenBLAS; and OpenBLAS's idle workers, which
 spin for about 0.1 s after each product, are set to spin briefly the first time a batch is
 split (:func:`convnet.process_settings.tune_blas_threads_once`).
 
@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 MAX_WORKERS = 8
-_POOL: ThreadPoolExecutor | None = None
 
 
 _CPUS: list[int] = []
@@ -63,17 +61,63 @@ def bounds(batch: int, parts: int) -> list[tuple[int, int]]:
 
 
 MIN_PART_VALUES = 1 << 17   # a part touches at least this many values (else the thread
-                            # hand-off, about 20 us, costs more than the part saves)
+                            # hand-off, 60-90 us on a 2-vCPU VM, costs more than it saves)
+ONE_PASS = 8                # a kernel that reads and writes each value once (ReLU, a select,
+                            # batch norm's passes) counts its values / ONE_PASS: split from 2M
+                            # values (ReLU of 1M float32: 359 us on one thread, 338 on two)
 
 
-def _forget_pool_in_child() -> None:
-    """After ``fork`` the child has the pool object but none of its threads: start anew."""
-    global _POOL, _blas_users, _blas_limiter
-    _POOL, _blas_users, _blas_limiter = None, 0, None
+class _Worker(threading.Thread):
+    """A daemon thread that runs one part at a time: the caller stores the task and
+    releases ``start``; the worker releases ``done`` when the part has run. Two plain locks
+    a hand-off, against a future, a queue and their conditions in ThreadPoolExecutor
+    (about 70 us a split there, measured with an empty kernel)."""
+
+    def __init__(self, index: int):
+        super().__init__(name=f"convnet-batch-{index}", daemon=True)
+        self.start_lock, self.done = threading.Lock(), threading.Lock()
+        self.start_lock.acquire()
+        self.done.acquire()
+        self.task, self.error = None, None
+
+    def run(self):
+        while True:
+            self.start_lock.acquire()
+            kernel, lo, hi = self.task
+            try:
+                kernel(lo, hi)
+            except BaseException as error:  # noqa: BLE001 - raised again on the caller's thread
+                self.error = error
+            self.task = None
+            self.done.release()
+
+
+_WORKERS: list[_Worker] = []
+_IN_USE = threading.Lock()      # one caller at a time drives the workers
+
+
+def _workers(count: int) -> list[_Worker]:
+    """``count`` started workers (the first call also shortens OpenBLAS's idle spin)."""
+    if not _WORKERS:
+        from .. import process_settings      # spinning BLAS workers would take the cores
+        process_settings.tune_blas_threads_once()
+    while len(_WORKERS) < count:
+        worker = _Worker(len(_WORKERS) + 1)
+        worker.start()
+        _WORKERS.append(worker)
+    return _WORKERS[:count]
+
+
+def _forget_workers_in_child() -> None:
+    """After ``fork`` the child has the worker objects but none of their threads."""
+    global _IN_USE, _blas_users, _blas_limiter
+    _WORKERS.clear()
+    _IN_USE = threading.Lock()
+    _blas_users, _blas_limiter = 0, None
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_in_child)
+    os.register_at_fork(after_in_child=_forget_workers_in_child)
 
 
 def split(batch: int, values: int | None = None) -> list[tuple[int, int]]:
@@ -93,24 +137,31 @@ def split(batch: int, values: int | None = None) -> list[tuple[int, int]]:
 
 def run_parts(kernel, ranges: list[tuple[int, int]]) -> None:
     """Call ``kernel(lo, hi)`` for every ``(lo, hi)`` of ``ranges`` (from :func:`split`),
-    in parallel, the first on the calling thread. Exceptions of any part are raised here."""
-    global _POOL
+    in parallel, the first on the calling thread. Exceptions of any part are raised here.
+    While another thread of the program drives the workers, the parts run one after the
+    other on the calling thread."""
     if not ranges:                              # an empty batch
         return
-    if len(ranges) == 1:
-        kernel(*ranges[0])
+    if len(ranges) == 1 or not _IN_USE.acquire(blocking=False):
+        for lo, hi in ranges:
+            kernel(lo, hi)
         return
-    if _POOL is None:
-        from .. import process_settings      # spinning BLAS workers would take the cores
-        process_settings.tune_blas_threads_once()
-        _POOL = ThreadPoolExecutor(max_workers=MAX_WORKERS - 1,
-                                   thread_name_prefix="convnet-batch")
-    futures = [_POOL.submit(kernel, lo, hi) for lo, hi in ranges[1:]]
     try:
-        kernel(*ranges[0])
+        helpers = _workers(len(ranges) - 1)
+        for worker, (lo, hi) in zip(helpers, ranges[1:]):
+            worker.error, worker.task = None, (kernel, lo, hi)
+            worker.start_lock.release()
+        try:
+            kernel(*ranges[0])
+        finally:
+            for worker in helpers:
+                worker.done.acquire()
+        for worker in helpers:
+            if worker.error is not None:
+                error, worker.error = worker.error, None
+                raise error
     finally:
-        for future in futures:
-            future.result()
+        _IN_USE.release()
 
 
 _BLAS_LOCK = threading.Lock()

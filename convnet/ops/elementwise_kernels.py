@@ -19,7 +19,7 @@ import numpy as np
 
 from numba import njit
 
-from .batch_threads import run_parts, split
+from .batch_threads import ONE_PASS, run_parts, split
 
 
 def _select_py(values, mask, out):
@@ -110,4 +110,4 @@ def relu_and_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _in_parts(kernel, size: int, length: int | None = None) -> None:
     """``kernel(lo, hi)`` over ``range(length)`` (default ``size``) of arrays holding
     ``size`` values, split between threads."""
-    run_parts(kernel, split(size if length is None else length, size))
+    run_parts(kernel, split(size if length is None else length, size // ONE_PASS))
