@@ -200,3 +200,30 @@ def test_batch_norm_split_between_threads(threads):
     for ours, one, theirs in zip(split, single, expected):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(ours, one, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="POSIX timers")
+def test_an_interrupt_while_waiting_lets_the_other_part_finish_first():
+    """Ctrl-C while the caller waits for a helper: the helper's part still finishes before
+    the KeyboardInterrupt is raised, so the next split does not see a stale 'done'."""
+    import signal
+    import time
+    finished = []
+
+    def part(lo, hi):
+        if lo > 0:
+            time.sleep(0.3)
+            finished.append(lo)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batch_threads.run_parts(part, [(0, 1), (1, 2)])
+        assert finished == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGINT, previous)
+    out = np.zeros(4)
+    batch_threads.run_parts(lambda lo, hi: out.__setitem__(slice(lo, hi), 1), [(0, 2), (2, 4)])
+    assert out.tolist() == [1, 1, 1, 1]

@@ -154,14 +154,29 @@ def run_parts(kernel, ranges: list[tuple[int, int]]) -> None:
         try:
             kernel(*ranges[0])
         finally:
-            for worker in helpers:
-                worker.done.acquire()
+            _wait_for(helpers)
         for worker in helpers:
             if worker.error is not None:
                 error, worker.error = worker.error, None
                 raise error
     finally:
         _IN_USE.release()
+
+
+def _wait_for(helpers: list[_Worker]) -> None:
+    """Wait until every helper has finished its part, even through a KeyboardInterrupt (a
+    part takes milliseconds; leaving one running would let the next call read its
+    ``done`` too early), then raise the interrupt."""
+    interrupted = None
+    for worker in helpers:
+        while True:
+            try:
+                worker.done.acquire()
+                break
+            except BaseException as error:  # noqa: BLE001 - re-raised below
+                interrupted = interrupted or error
+    if interrupted is not None:
+        raise interrupted
 
 
 _BLAS_LOCK = threading.Lock()
