@@ -106,11 +106,13 @@ def pool_grads(x, kernel, stride, padding):
     return [y.data, X.grad.data], g
 
 
+@pytest.mark.parametrize("channels", [3, 8])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["planes", "channels_last"])
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 2, 1), (2, 2, 0), (3, 1, 0)])
-def test_max_pooling_split_between_threads(threads, channels_last, kernel, stride, padding):
+def test_max_pooling_split_between_threads(threads, channels_last, kernel, stride, padding,
+                                           channels):
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((5, 3, 11, 12))
+    x = rng.standard_normal((5, channels, 12, 12))
     x[0, 0, 3, 3] = np.nan
     if channels_last:
         x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)

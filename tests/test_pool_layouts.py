@@ -99,6 +99,26 @@ def test_channel_major_windows_that_tile_the_input(shape, kernel, values):
                                   reference.max_backward(dy, winner, spec))
 
 
+@pytest.mark.parametrize("channels", [6, 8, 16])
+@pytest.mark.parametrize("shape, kernel", [((8, 8), 2), ((15, 12), 3), ((9, 8), 2)])
+@pytest.mark.parametrize("values", ["ties", "nan"])
+def test_channels_last_windows_that_tile_the_input(channels, shape, kernel, values):
+    """The channels-last backward of tiling windows writes each channel vector once (from 8
+    channels; fewer take the scatter kernel); gradients and layout as the reference's."""
+    rng = np.random.default_rng(5)
+    x = np.round(rng.standard_normal((3, channels) + shape))
+    if values == "nan":
+        x[1, channels - 1, 0, 1] = np.nan
+    spec = pool.pool_spec(x.shape, x.dtype, kernel, kernel)
+    out, winner = pool.max_forward(channels_last_copy(x), spec)
+    assert pool2d_kernels.is_channels_last(winner)
+    dy = rng.standard_normal(out.shape)
+    grad = pool.max_backward(channels_last_copy(dy), winner, spec)
+    assert np.moveaxis(grad, 1, -1).flags.c_contiguous
+    np.testing.assert_array_equal(grad, reference.max_backward(dy, reference.max_forward(
+        x, spec)[1], spec))
+
+
 @pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, "same"), (3, 1, 1),
                                                      ((2, 3), (1, 2), 0)])
 def test_specialised_inside_kernel_on_large_channel_major_inputs(kernel, stride, padding):

@@ -233,6 +233,23 @@ def _backward_planes_py(dy, winner, kw, sh, sw, dh, dw, ph, pw, grad):
                 target[a * sh - ph + i * dh, b * sw - pw + j * dw] += dy[n, ch, a, b]
 
 
+def _backward_tiles_last_py(dy, winner, kh, kw, grad):
+    """:func:`_backward_tiles_py` for channels-last memory: dy, winner (N, H_out, W_out, C),
+    grad (N, H, W, C); each input pixel's channel vector written once, branch-free."""
+    batch, out_h, out_w, channels = dy.shape
+    for n in range(batch):
+        for a in range(out_h):
+            for i in range(kh):
+                for b in range(out_w):
+                    source = dy[n, a, b]
+                    win = winner[n, a, b]
+                    for j in range(kw):
+                        target = grad[n, a * kh + i, b * kw + j]
+                        index = i * kw + j
+                        for c in range(channels):
+                            target[c] = source[c] if win[c] == index else 0
+
+
 def _backward_tiles_py(dy, winner, kh, kw, grad):
     """Windows that tile the input exactly (stride == kernel, no dilation or padding,
     nothing left over): every input cell is written once, the winner's with its output
@@ -254,6 +271,7 @@ def _backward_tiles_py(dy, winner, kh, kw, grad):
 _first_inside = njit(inline="always")(_first_inside)
 _forward_planes = njit(cache=True, nogil=True)(_forward_planes_py)
 _backward_tiles = njit(cache=True, nogil=True)(_backward_tiles_py)
+_backward_tiles_last = njit(cache=True, nogil=True)(_backward_tiles_last_py)
 _backward_planes = njit(cache=True, nogil=True)(_backward_planes_py)
 _forward_channels_last = njit(cache=True, nogil=True)(_forward_channels_last_py)
 _backward_channels_last = njit(cache=True, nogil=True)(_backward_channels_last_py)
@@ -340,6 +358,13 @@ def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before)
     :func:`max_forward`: each output's gradient added at its window's maximum."""
     batch, channels = input_shape[:2]
     grad = np.empty((batch,) + tuple(input_shape[2:]) + (channels,), dtype=dy.dtype)
+    if channels >= 8 and tiles_exactly(input_shape, kernel_size, stride, dilation, before):
+        # every input cell written once; with fewer than 8 channels the inner loop is too
+        # short and the scatter below is faster (2x2 s2, 128x6x28x28: 0.68 against 1.60 ms)
+        rows, wins = _last(dy), _last(winner)
+        _in_parts(lambda lo, hi: _backward_tiles_last(rows[lo:hi], wins[lo:hi], *kernel_size,
+                                                      grad[lo:hi]), grad)
+        return _first(grad)
 
     def part(lo, hi):
         grad[lo:hi] = 0
