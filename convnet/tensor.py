@@ -1,10 +1,12 @@
 """Tensor and reverse-mode automatic differentiation.
 
 A :class:`Tensor` wraps a NumPy array. Every operation on tensors that require
-gradients records its inputs and a ``backward`` closure that maps the gradient of
-its output to the gradients of its inputs. :meth:`Tensor.backward` walks that graph
-in reverse topological order, summing the gradients that flow into each node, and
-accumulates the result in the ``.grad`` of leaf tensors (like PyTorch).
+gradients records a graph node: its inputs' nodes and a ``backward`` closure that maps the
+gradient of its output to the gradients of its inputs. The graph holds nodes, not arrays,
+so an intermediate result is freed once neither the caller nor a closure holds it.
+:meth:`Tensor.backward` walks the graph in reverse topological order, summing the
+gradients that flow into each node, and accumulates the result in the ``.grad`` of leaf
+tensors (like PyTorch).
 
 New differentiable operations are added with :func:`record` and never by changing
 this engine (:mod:`convnet.tensor_ops` defines Tensor's operators and methods so)::
