@@ -197,10 +197,14 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     y = np.empty((n * rows, out_channels), dtype=x.dtype)        # (positions, C_out)
     im2col = kernels.im2col_for(kh, runs, run, n * rows * width)
     pixels = image.reshape(-1, c) if _columns_are_pixels(spec) else None
+    tied = spec.bias == "tied" and bias.dtype == y.dtype   # added to each block in cache
 
     def part(lo, hi):
         if pixels is not None:                    # 1x1, stride 1: the image is the matrix
-            np.matmul(pixels[lo * rows:hi * rows], matrix.T, out=y[lo * rows:hi * rows])
+            block = y[lo * rows:hi * rows]
+            np.matmul(pixels[lo * rows:hi * rows], matrix.T, out=block)
+            if tied:
+                add_to_rows(block, bias)
             return
         chunk = _chunk(hi - lo, rows * width * x.dtype.itemsize)
         cols = np.empty((chunk * rows, width), dtype=x.dtype)
@@ -208,10 +212,12 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             stop = min(hi, start + chunk)
             block = cols[:(stop - start) * rows]
             im2col(flat[start:stop], *geometry, block)
-            np.matmul(block, matrix.T, out=y[start * rows:stop * rows])
+            out = y[start * rows:stop * rows]
+            np.matmul(block, matrix.T, out=out)
+            if tied:
+                add_to_rows(out, bias)
     _run(part, n, n * rows * width)
-    if spec.bias == "tied" and bias.dtype == y.dtype:
-        add_to_rows(y, bias)
+    if tied:
         bias = None
     y = to_first(y.reshape((n,) + spec.out_sizes + (out_channels,)))
     return add_bias(y, bias, spec), (image, matrix)
@@ -239,20 +245,25 @@ def backward(dy: np.ndarray, saved: tuple, spec,
     if need_input_grad:
         grad = np.empty(image.shape, dtype=dtype)
         grad_flat = grad.reshape(n, height, -1)
-    sums = {}
+    sums, bias_sums = {}, {}                      # per thread, keyed by its first image
+    tied = spec.bias == "tied"
     if _columns_are_pixels(spec):                 # 1x1, stride 1: the image is the matrix
         pixels = image.reshape(-1, in_channels)
 
         def part(lo, hi):
             block, dy_part = pixels[lo * rows:hi * rows], dy_rows[lo * rows:hi * rows]
             sums[lo] = (block.T @ dy_part).T if width >= WIDE_COLUMNS else dy_part.T @ block
+            if tied:
+                bias_sums[lo] = column_sums(dy_part)
             if need_input_grad:
                 np.matmul(dy_part, matrix, out=grad.reshape(-1, in_channels)[lo * rows:hi * rows])
-        return _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad if need_input_grad
-                                else None, spec, out_channels, in_channels)
+        return _finish_backward(dy, part, n, rows, width, sums, bias_sums,
+                                grad if need_input_grad else None, spec, in_channels)
 
     def part(lo, hi):
         dweight = sums[lo] = np.zeros((out_channels, width), dtype=dtype)
+        if tied:
+            bias_sums[lo] = np.zeros(out_channels, dtype=dy_rows.dtype)
         chunk = _chunk(hi - lo, rows * width * dtype.itemsize)
         cols = np.empty((chunk * rows, width), dtype=image.dtype)
         dcols = np.empty((chunk * rows, width), dtype=dtype) if need_input_grad else None
@@ -261,6 +272,8 @@ def backward(dy: np.ndarray, saved: tuple, spec,
             block = cols[:(stop - start) * rows]
             dy_part = dy_rows[start * rows:stop * rows]
             im2col(flat[start:stop], *geometry, block)
+            if tied:
+                bias_sums[lo] += column_sums(dy_part)
             # dW = dY^T cols: OpenBLAS runs the product faster as (cols^T dY)^T once the
             # column matrix is 64 or more wide (1.8x for 144 x 16), slower for narrow ones
             dweight += (block.T @ dy_part).T if width >= WIDE_COLUMNS else dy_part.T @ block
@@ -268,21 +281,25 @@ def backward(dy: np.ndarray, saved: tuple, spec,
                 dcols_block = dcols[:(stop - start) * rows]
                 np.matmul(dy_part, matrix, out=dcols_block)
                 kernels.col2im(dcols_block, *geometry, grad_flat[start:stop])
-    return _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad if need_input_grad
-                            else None, spec, out_channels, in_channels)
+    return _finish_backward(dy, part, n, rows, width, sums, bias_sums,
+                            grad if need_input_grad else None, spec, in_channels)
 
 
-def _finish_backward(dy, dy_rows, part, n, rows, width, sums, grad, spec, out_channels,
-                     in_channels):
-    """Run the backward ``part`` over the threads, add the threads' weight gradients and
-    shape the three gradients."""
+def _finish_backward(dy, part, n, rows, width, sums, bias_sums, grad, spec, in_channels):
+    """Run the backward ``part`` over the threads, add the threads' weight (and tied bias)
+    gradients in image order and shape the three gradients."""
     ranges = _run(part, n, n * rows * width)
     dweight = sums[ranges[0][0]]
     for lo, _ in ranges[1:]:
         dweight += sums[lo]
-    dweight = dweight.reshape((out_channels,) + spec.kernel_size + (in_channels,))
+    dweight = dweight.reshape((dweight.shape[0],) + spec.kernel_size + (in_channels,))
     dweight = np.ascontiguousarray(np.moveaxis(dweight, -1, 1))
-    dbias = column_sums(dy_rows) if spec.bias == "tied" else bias_gradient(dy, spec)
+    if spec.bias == "tied":
+        dbias = bias_sums[ranges[0][0]]
+        for lo, _ in ranges[1:]:
+            dbias += bias_sums[lo]
+    else:
+        dbias = bias_gradient(dy, spec)
     dx = None
     if grad is not None:
         padded = grad.reshape((n,) + spec.padded_shape[2:] + (in_channels,))
