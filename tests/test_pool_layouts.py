@@ -134,19 +134,22 @@ def test_specialised_inside_kernel_on_large_channel_major_inputs(kernel, stride,
     np.testing.assert_array_equal(winner, winner_np)
 
 
-@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), ((2, 3), (1, 2))])
-def test_specialised_inside_kernel_on_large_channels_last_inputs(kernel, stride):
-    """Large channels-last inputs whose windows all lie inside go to the channels-last kernel
-    compiled for their size and stride: values and winners equal the NumPy path's, with
-    ties and NaNs (a larger value or a NaN takes over, as in the general kernel)."""
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 0), ((2, 3), (1, 2), 0),
+                                                     (3, 2, 1), (3, 1, (1, 0))])
+def test_specialised_inside_kernel_on_large_channels_last_inputs(kernel, stride, padding):
+    """Large channels-last inputs go to the channels-last kernel compiled for their size and
+    stride for the windows inside (with padding: from an offset, the border windows to the
+    general kernel): values and winners equal the NumPy path's, with ties and NaNs (a larger
+    value or a NaN takes over, as in the general kernel)."""
     rng = np.random.default_rng(6)
     planes = rng.integers(-3, 4, (8, 32, 33, 35)).astype(np.float32)   # many ties
     planes[rng.random(planes.shape) < 0.01] = np.nan
     x = np.moveaxis(np.ascontiguousarray(np.moveaxis(planes, 1, -1)), -1, 1)  # channels-last
-    spec = pool.pool_spec(x.shape, x.dtype, kernel, stride, 0)
+    spec = pool.pool_spec(x.shape, x.dtype, kernel, stride, padding)
     out, winner = pool.max_forward(x, spec)
-    inside = out.size
-    assert inside >= pool2d_kernels.SPECIALISE_MIN_OUTPUTS
+    assert pool2d_kernels._specialised_inside(x.shape, spec.kernel_size, spec.stride,
+                                              spec.dilation, [b for b, _ in spec.padding],
+                                              spec.out_sizes) is not None
     out_np, winner_np = reference.max_forward(np.ascontiguousarray(x), spec)
     np.testing.assert_array_equal(out, out_np)
     np.testing.assert_array_equal(winner, winner_np)
