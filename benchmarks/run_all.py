@@ -39,10 +39,11 @@ NumPy's BLAS left as it is):
    random crops included, batch 32, Adam: <= 1.0x (benchmarks/cifar_epoch.py).
 7. numerical tests: ``python -m pytest -q`` (run only with --with-tests).
 
-Every time is a median of repeats after a warm-up, each block preceded by a short sleep
-(``settle``). Each section prints its detail table; the last table lists target, measured
-value, threshold and whether it is met, then the machine (CPUs, load average, versions,
-BLAS as reported by threadpoolctl when importable).
+Every time is a median of repeats after a warm-up (4 calls a block for the convolutions:
+see CONV_WARMUP), each block preceded by a short sleep (``settle``). Each section prints
+its detail table; the last table lists target, measured value, threshold and whether it is
+met, then the machine (CPUs, load average, versions, BLAS as reported by threadpoolctl
+when importable).
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ THRESHOLDS = {"conv_geomean": 1.2, "conv_worst": 1.6, "gemm": 0.70, "pool": 1.0,
               "step": 1.0, "unet_step": 1.2, "memory": 1.5}
 
 GEMM_SHAPES = (1, 3, 4, 5)
+# untimed calls at the start of each block, both sides alike: after the block's pause the
+# first few calls of a library that splits work between threads run at up to half speed
+# (the idle second vCPU wakes slowly: a 1x1 convolution took 14, 14, 13, 14, then 8 ms),
+# which a training loop, calling back to back, never sees
+CONV_WARMUP = 4
 POOL_SHAPE = (64, 64, 32, 32)
 TEST_COMMAND = [sys.executable, "-m", "pytest", "-q"]
 
@@ -92,6 +98,7 @@ def conv_section(torch, repeats):
         impls = (conv.ConvnetImpl(x, wt, b, g, s, p), conv.TorchImpl(torch, x, wt, b, g, s, p))
         settle()
         (t_cn, t_th), ratio = paired_times([impl.fwd_bwd for impl in impls], repeats,
+                                           warmup=CONV_WARMUP,
                                            setups=[impl.reset for impl in impls])
         times[i] = (t_cn, t_th, ratio)
         log(f"  conv {i}: {shape_label(shape)}")
@@ -131,7 +138,7 @@ def gemm_section(conv_times, repeats):
         products, flops = gemm_products(shape)
         settle()
         (t_conv, t_gemm), ratio = paired_times([impl.fwd_bwd, products], max(repeats, 6),
-                                               setups=[impl.reset, None])
+                                               warmup=CONV_WARMUP, setups=[impl.reset, None])
         fractions[i] = 1 / ratio
         rows.append([f"{i}: {shape_label(shape)}", flops / t_conv / 1e9, flops / t_gemm / 1e9,
                      fractions[i]])
