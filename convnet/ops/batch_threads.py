@@ -60,18 +60,17 @@ def bounds(batch: int, parts: int) -> list[tuple[int, int]]:
     return [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
 
 
-MIN_PART_VALUES = 1 << 17   # a part touches at least this many values (else the thread
-                            # hand-off, 60-90 us on a 2-vCPU VM, costs more than it saves)
+# The hand-off to another thread costs tens of microseconds, so small work stays on the
+# calling thread (thresholds measured in docs/performance.md):
+MIN_PART_VALUES = 1 << 17   # a part touches at least this many values
 ONE_PASS = 8                # a kernel that reads and writes each value once (ReLU, a select,
-                            # batch norm's passes) counts its values / ONE_PASS: split from 2M
-                            # values (ReLU of 1M float32: 359 us on one thread, 338 on two)
+                            # batch norm's passes) counts its values / ONE_PASS
 
 
 class _Worker(threading.Thread):
     """A daemon thread that runs one part at a time: the caller stores the task and
-    releases ``start``; the worker releases ``done`` when the part has run. Two plain locks
-    a hand-off, against a future, a queue and their conditions in ThreadPoolExecutor
-    (about 70 us a split there, measured with an empty kernel)."""
+    releases ``start_lock``; the worker releases ``done`` when the part has run (two plain
+    locks a hand-off, lighter than an executor's futures and queue)."""
 
     def __init__(self, index: int):
         super().__init__(name=f"convnet-batch-{index}", daemon=True)

@@ -166,8 +166,8 @@ def _interior_kernel_last(kh: int, kw: int, sh: int, sw: int):
     """:func:`_interior_kernel` for channels-last memory: the window's cells outside, the
     contiguous channels inside, each update a branch-free select (the same winner rule:
     a larger value, or a NaN, takes over). The arrays are whole and C-contiguous, so numba
-    compiles the channel loop without strides (a slice from the first inside window was
-    5-13x slower: 3x3 s2 on 64x64x32x32 with padding 1, 18.4 against 1.4 ms)."""
+    compiles the channel loop without strides (a slice from the first inside window is
+    not, and was several times slower: docs/performance.md)."""
     key = (kh, kw, sh, sw)
     if key not in _LAST_KERNELS:
         def kernel(x, out, winner, top, left, a0, b0, out_h, out_w):
@@ -366,7 +366,7 @@ def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before)
     grad = np.empty((batch,) + tuple(input_shape[2:]) + (channels,), dtype=dy.dtype)
     if channels >= 8 and tiles_exactly(input_shape, kernel_size, stride, dilation, before):
         # every input cell written once; with fewer than 8 channels the inner loop is too
-        # short and the scatter below is faster (2x2 s2, 128x6x28x28: 0.68 against 1.60 ms)
+        # short and the scatter below is faster (docs/performance.md)
         rows, wins = _last(dy), _last(winner)
         _in_parts(lambda lo, hi: _backward_tiles_last(rows[lo:hi], wins[lo:hi], *kernel_size,
                                                       grad[lo:hi]), grad)
@@ -380,8 +380,8 @@ def max_backward(dy, winner, input_shape, kernel_size, stride, dilation, before)
     return _first(grad)
 
 
-POOL_SPLIT = 4   # pooling is split from 4 * MIN_PART_VALUES values a part (1M in all:
-                 # max pooling 2x2 of 1M values 647 us on one thread, 500 on two; 524k: 353, 324)
+POOL_SPLIT = 4   # pooling is split from 4 * MIN_PART_VALUES values a part (1M in all;
+                 # measured in docs/performance.md)
 
 
 def _in_parts(kernel, array: np.ndarray) -> None:
