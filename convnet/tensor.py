@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import weakref
 from typing import Callable, Iterable, Sequence
 
@@ -52,9 +52,74 @@ def queue_callback(callback: Callable[[], None]) -> None:
     _end_of_backward.append(callback)
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Context manager in which operations record no graph (inference, updates).
+class set_grad_enabled:
+    """Turn graph recording on or off: as a function call, a context manager or a decorator
+    (torch's ``set_grad_enabled``); the previous mode comes back on leaving the block.
+
+    Example:
+        >>> import convnet
+        >>> w = convnet.tensor([1.0], requires_grad=True)
+        >>> with convnet.set_grad_enabled(False):
+        ...     (w * 2).requires_grad
+        False
+    """
+
+    def __init__(self, mode: bool = True):
+        global _grad_enabled
+        self.mode, self.previous = bool(mode), _grad_enabled
+        _grad_enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return False
+
+    def __call__(self, function):
+        global _grad_enabled
+        _grad_enabled = self.previous         # as a decorator it changes nothing until called
+        mode = self.mode
+
+        @functools.wraps(function)
+        def wrapped(*args, **kwargs):
+            with type(self)._context(mode):
+                return function(*args, **kwargs)
+        return wrapped
+
+    @classmethod
+    def _context(cls, mode):
+        return set_grad_enabled(mode)
+
+
+class _GradMode(set_grad_enabled):
+    """A mode entered on ``with`` (not on construction), usable as a decorator."""
+
+    _fixed = False
+
+    def __init__(self):
+        self.mode, self.previous = self._fixed, None
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapped(*args, **kwargs):
+            with self._context(self.mode):
+                return function(*args, **kwargs)
+        return wrapped
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.mode
+        return self
+
+    @classmethod
+    def _context(cls, mode):
+        return cls()
+
+
+class no_grad(_GradMode):
+    """Context manager (or decorator) in which operations record no graph (inference, updates).
 
     Example:
         >>> import convnet
@@ -64,12 +129,40 @@ def no_grad():
         >>> y.requires_grad
         False
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+
+    _fixed = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (or decorator) that records the graph again inside :class:`no_grad`.
+
+    Example:
+        >>> import convnet
+        >>> w = convnet.tensor([1.0], requires_grad=True)
+        >>> with convnet.no_grad(), convnet.enable_grad():
+        ...     (w * 2).requires_grad
+        True
+    """
+
+    _fixed = True
+
+
+class inference_mode(_GradMode):
+    """``no_grad`` under torch's other name (``inference_mode(False)`` records as usual).
+
+    Example:
+        >>> import convnet
+        >>> with convnet.inference_mode():
+        ...     convnet.is_grad_enabled()
+        False
+    """
+
+    def __init__(self, mode: bool = True):
+        self.mode, self.previous = not mode, None
+
+    @classmethod
+    def _context(cls, mode):
+        return cls(not mode)
 
 
 def is_grad_enabled() -> bool:
@@ -93,13 +186,40 @@ def as_array(value, dtype=None) -> np.ndarray:
     return array
 
 
+def to_array(data, dtype=None) -> np.ndarray:
+    """``data`` as the array ``torch.tensor(data)`` would hold: Python floats (and lists of
+    them) in the default dtype (float32), ints int64, bools bool; arrays keep their dtype."""
+    from . import dtypes
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtypes.as_dtype(dtype))
+    array = np.asarray(data)
+    if not isinstance(data, (np.ndarray, np.generic)):
+        kind = array.dtype.kind
+        if kind == "f":
+            array = array.astype(dtypes.get_default_dtype())
+        elif kind == "c":
+            array = array.astype(np.complex64)
+        elif kind in "iu":
+            array = array.astype(np.int64)
+        elif kind not in "b":
+            raise TypeError(f"tensor: could not make a tensor from {type(data).__name__} "
+                            f"data (NumPy dtype {array.dtype})")
+    elif array.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: can't convert an array of dtype {array.dtype}; the supported "
+                        "types are float64/32/16, complex, int64/32/16/8, uint8 and bool")
+    return array
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
     Args:
-        data: array-like; floating arrays keep their dtype, everything else
-            becomes float32.
-        requires_grad: whether gradients with respect to this tensor are wanted.
+        data: array-like, typed as ``torch.tensor`` types it: arrays keep their dtype,
+            Python floats become float32, ints int64, bools bool.
+        requires_grad: whether gradients with respect to this tensor are wanted (floating
+            tensors only).
 
     Example:
         >>> import convnet
@@ -109,16 +229,34 @@ class Tensor:
         array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "_version_cell", "_base",
+                 "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False):
-        self.data = as_array(data)
+        self.data = to_array(data)
         self.grad: np.ndarray | None = None
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = False
         self._node: _Node | None = None
+        self._version_cell = [0]
+        self._base = None
+        if requires_grad:
+            self.requires_grad = True
 
     # ----------------------------------------------------------------- basics
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(this one is {self.data.dtype})")
+        if not value and not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        self._requires_grad = bool(value)
+
     @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
@@ -132,27 +270,85 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> "_Size":
+        """The number of elements (as NumPy's ``size``), and callable as torch's ``size()``:
+        ``t.size()`` is the shape, ``t.size(dim)`` one dimension."""
+        return _Size(self.data)
 
     @property
     def is_leaf(self) -> bool:
         return self._node is None or self._node.backward is None
 
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (torch's version counter)."""
+        return self._version_cell[0]
+
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[index] for index in range(len(self.data)))
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous (shape {self.shape})")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to "
+                            "an index")
+        return int(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    __hash__ = object.__hash__
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         return self.data
 
-    def item(self) -> float:
+    def item(self):
         """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+                               f"to Scalar")
         return self.data.item()
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's data, cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing this one's data (and version counter), cut from the graph."""
+        out = Tensor.__new__(Tensor)
+        out.data, out.grad, out._requires_grad, out._node = self.data, None, False, None
+        out._version_cell, out._base = self._version_cell, None
+        return out
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (as torch's)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if not self.is_leaf:
+            self._node.retained = weakref.ref(self)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -163,31 +359,43 @@ class Tensor:
         return f"tensor({body}{grad})"
 
     # --------------------------------------------------------------- backward
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) * ``grad`` into every leaf's ``.grad``.
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False,
+                 inputs=None, *, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) * ``gradient`` into every leaf's ``.grad``.
 
         As in PyTorch, each operation's saved arrays (column matrices, masks, inputs) are
         released as soon as its backward has run, so memory falls during the backward
         pass; a second backward through the same graph then raises RuntimeError unless
-        the first was called with ``retain_graph=True``.
+        the first was called with ``retain_graph=True``. A tensor that a backward needs and
+        that was changed in place since the forward pass raises RuntimeError (torch's
+        version counter), never a silently wrong gradient.
 
         Args:
-            grad: upstream gradient with this tensor's shape; may be omitted only
-                when the tensor has one element (a loss), where it defaults to 1.
+            gradient: upstream gradient with this tensor's shape; may be omitted only
+                when the tensor has one element (a loss), where it defaults to 1
+                (``grad=`` is accepted as an older name).
             retain_graph: keep the saved arrays for another backward pass.
         """
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): convnet computes first "
+                                      "derivatives only")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...): not supported; every leaf that "
+                                      "requires grad receives its gradient")
+        grad = gradient if gradient is not None else grad
         if not self.requires_grad:
-            raise RuntimeError("backward(): this tensor does not require grad and has no graph "
-                               "(was it computed under no_grad(), or from inputs without "
-                               "requires_grad=True?)")
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn (was it computed under no_grad(), or from inputs "
+                               "without requires_grad=True?)")
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward(): grad must be given for a tensor of shape "
-                                 f"{self.shape}; it may be omitted only for one element")
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                                   f"(this tensor has shape {self.shape}); pass gradient=")
             grad = np.ones_like(self.data)
         grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
         if grad.shape != self.shape:
-            raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
+            raise RuntimeError(f"backward(): gradient has shape {grad.shape}, expected "
+                               f"{self.shape}")
 
         root = _node_of(self)
         order = _topological_order(root)
@@ -201,6 +409,14 @@ class Tensor:
                 if leaf is not None:
                     leaf.grad = node_grad.copy() if leaf.grad is None else leaf.grad + node_grad
                 continue
+            if node.retained is not None and node.retained() is not None:
+                node.retained().grad = node_grad.copy()
+            for cell, version in node.checks:
+                if cell[0] != version:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been "
+                        f"modified by an inplace operation: it is at version {cell[0]}; "
+                        f"expected version {version} instead")
             parent_grads = node.backward(node_grad)
             if not retain_graph:
                 node.backward = _released_backward       # drops the saved arrays
@@ -212,21 +428,25 @@ class Tensor:
         while _end_of_backward:
             _end_of_backward.pop(0)()
 
-    # comparisons give plain boolean arrays: they have no gradient
-    def __lt__(self, other):
-        return self.data < as_array(other)
+    # Arithmetic operators, comparisons and the differentiable methods (sum, reshape, relu,
+    # ...) are attached by convnet.tensor_ops and its companions, where each is defined once.
 
-    def __le__(self, other):
-        return self.data <= as_array(other)
 
-    def __gt__(self, other):
-        return self.data > as_array(other)
+class _Size(int):
+    """A tensor's element count that is also torch's ``size()`` method."""
 
-    def __ge__(self, other):
-        return self.data >= as_array(other)
+    def __new__(cls, array: np.ndarray):
+        size = super().__new__(cls, array.size)
+        size._shape = array.shape
+        return size
 
-    # Arithmetic operators and the differentiable methods (sum, reshape, relu, ...) are
-    # attached by convnet.tensor_ops, where each operation is defined once.
+    def __call__(self, dim=None):
+        if dim is None:
+            return self._shape
+        if not -len(self._shape) <= dim < max(len(self._shape), 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-len(self._shape)}, {len(self._shape) - 1}], but got {dim})")
+        return self._shape[dim]
 
 
 class _Node:
@@ -234,12 +454,14 @@ class _Node:
     graph holds nodes, so an intermediate result's array is freed as soon as neither the
     caller nor a backward closure holds it. ``backward`` maps the output gradient to one
     gradient per parent; ``parents`` are the parents' nodes (None where no gradient
-    flows); a leaf has no backward and a weak reference to its tensor."""
+    flows); a leaf has no backward and a weak reference to its tensor. ``checks`` pairs the
+    version cells of the tensors the backward reads with their versions when it was made."""
 
-    __slots__ = ("backward", "parents", "leaf")
+    __slots__ = ("backward", "parents", "leaf", "checks", "retained")
 
-    def __init__(self, backward, parents, leaf):
+    def __init__(self, backward, parents, leaf, checks=()):
         self.backward, self.parents, self.leaf = backward, parents, leaf
+        self.checks, self.retained = checks, None
 
 
 def _node_of(tensor: Tensor) -> _Node:
@@ -274,31 +496,68 @@ def _released_backward(grad):
                        "backward(retain_graph=True) the first time to keep them.")
 
 
-def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Callable) -> Tensor:
+def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Callable,
+           saved: Sequence[Tensor] | None = None, saves_output: bool = False) -> Tensor:
     """Wrap ``data`` as the output of an operation on ``parents``.
 
     ``backward(grad)`` must return one gradient (or None) per parent, each shaped
     like that parent. Parents that are not Tensors (arrays, numbers) are ignored.
     The graph is recorded only when gradients are enabled and a parent requires them.
+
+    ``saved`` names the tensors whose data ``backward`` reads (default: every Tensor
+    parent; ``()`` for operations such as addition or reshaping that read none), and
+    ``saves_output`` says it reads the output's data: an in-place change to any of them
+    before the backward pass makes it raise instead of computing a wrong gradient.
     """
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out.data = data if type(data) is np.ndarray else np.asarray(data)   # NumPy scalars too
     out.grad = None
+    out._version_cell = [0]
+    out._base = None
     parents = tuple(parents)
-    needs_grad = _grad_enabled and any(isinstance(p, Tensor) and p.requires_grad for p in parents)
-    out.requires_grad = needs_grad
-    out._node = _Node(backward, tuple(
-        _node_of(p) if isinstance(p, Tensor) and p.requires_grad else None
-        for p in parents), None) if needs_grad else None
+    needs_grad = _grad_enabled and out.data.dtype.kind in "fc" and any(
+        isinstance(p, Tensor) and p._requires_grad for p in parents)
+    out._requires_grad = needs_grad
+    if needs_grad:
+        watched = parents if saved is None else saved
+        checks = [(t._version_cell, t._version_cell[0]) for t in watched if isinstance(t, Tensor)]
+        if saves_output:
+            checks.append((out._version_cell, 0))
+        out._node = _Node(backward, tuple(
+            _node_of(p) if isinstance(p, Tensor) and p._requires_grad else None
+            for p in parents), None, checks)
+    else:
+        out._node = None
     return out
 
 
-def tensor(data, requires_grad: bool = False) -> Tensor:
-    """Create a :class:`Tensor` (the ``torch.tensor`` of convnet).
+def as_view(out: Tensor, base: Tensor | object) -> Tensor:
+    """Mark ``out`` as a view of ``base`` when it shares ``base``'s memory: it then shares
+    its version counter (an in-place change through either is seen by both)."""
+    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
+        out._version_cell = base._version_cell
+        out._base = base if base._base is None else base._base
+    return out
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """Create a :class:`Tensor` holding a copy of ``data`` (the ``torch.tensor`` of convnet).
+
+    Python floats become float32, ints int64, bools bool; arrays keep their dtype unless
+    ``dtype`` is given. ``device`` may only be the CPU.
 
     Example:
         >>> import convnet
         >>> convnet.tensor([[1, 2], [3, 4]]).shape
         (2, 2)
+        >>> convnet.tensor([1, 2]).dtype, convnet.tensor([1, 2], dtype=convnet.float64).dtype
+        (dtype('int64'), dtype('float64'))
     """
-    return Tensor(data, requires_grad=requires_grad)
+    from .device import check_device
+    check_device(device)
+    array = to_array(data, dtype)
+    if isinstance(data, (np.ndarray, Tensor)) and np.may_share_memory(array, np.asarray(
+            data.data if isinstance(data, Tensor) else data)):
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad)

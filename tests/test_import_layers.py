@@ -16,7 +16,12 @@ import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "convnet")
 CORE = ("convnet.tensor", "convnet.tensor_ops", "convnet.ops", "convnet.functional", "convnet.nn",
-        "convnet.optim", "convnet.random", "convnet.process_settings", "convnet.distributed")
+        "convnet.optim", "convnet.random", "convnet.process_settings", "convnet.distributed",
+        # torch's tensor vocabulary and module paths
+        "convnet.dtypes", "convnet.device", "convnet.tensor_math", "convnet.tensor_reduce",
+        "convnet.tensor_shape", "convnet.tensor_inplace", "convnet.tensor_convert",
+        "convnet.creation", "convnet.torch_api", "convnet.cuda", "convnet.accelerator",
+        "convnet.backends", "convnet.utils")
 
 
 def module_files() -> dict[str, str]:

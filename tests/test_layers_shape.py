@@ -352,9 +352,10 @@ def test_dropout_probability():
         F.dropout(data(3), p=1.5)
 
 
-def test_dropout_inplace():
-    with pytest.raises(ValueError, match="inplace: in-place dropout is not supported"):
-        F.dropout(data(3), inplace=True)
+def test_dropout_inplace_accepted():
+    x = data(3)
+    np.testing.assert_array_equal(F.dropout(x, inplace=True, rng=1).data,
+                                  F.dropout(x, rng=1).data)
 
 
 def test_dropout_rng_type():

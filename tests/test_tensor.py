@@ -209,7 +209,7 @@ def test_sum_mean(method, dim, keepdim, dtype):
 @pytest.mark.parametrize("dim", REDUCE_DIMS, ids=str)
 def test_max_distinct(dim, keepdim, dtype):
     tdim = () if dim is None else dim
-    compare(lambda t: t.max(dim=dim, keepdim=keepdim), randn(2, 3, 4, seed=19), dtype=dtype,
+    compare(lambda t: t.amax(dim=dim, keepdim=keepdim), randn(2, 3, 4, seed=19), dtype=dtype,
             torch_fn=lambda t: torch.amax(t, dim=tdim, keepdim=keepdim))
 
 
@@ -238,7 +238,7 @@ TIES = np.array([[[1.0, 3.0, 3.0, 0.0],
 def test_max_ties_split_evenly(dim, keepdim, dtype):
     """Ties share the gradient equally, like torch.amax (not all-to-one like torch.max(dim))."""
     tdim = () if dim is None else dim
-    compare(lambda t: t.max(dim=dim, keepdim=keepdim), TIES, dtype=dtype,
+    compare(lambda t: t.amax(dim=dim, keepdim=keepdim), TIES, dtype=dtype,
             torch_fn=lambda t: torch.amax(t, dim=tdim, keepdim=keepdim))
 
 
@@ -475,9 +475,10 @@ def test_backward_without_grad_on_one_element_output(shape):
 
 # ---------------------------------------------------------------------- dtypes
 def test_default_dtype_float32_for_lists():
+    # as torch.tensor: Python floats float32, Python ints int64
     assert convnet.tensor([1.0, 2.0, 3.0]).dtype == np.float32
-    assert convnet.tensor([[1, 2], [3, 4]]).dtype == np.float32
-    assert convnet.tensor(3).dtype == np.float32
+    assert convnet.tensor([[1, 2], [3, 4]]).dtype == np.int64
+    assert convnet.tensor(3).dtype == np.int64
     assert convnet.tensor(2.5).dtype == np.float32
     assert convnet.Tensor([1.0, 2.0]).dtype == np.float32
     assert convnet.tensor([1.0, 2.0]).data.dtype == np.float32
@@ -503,10 +504,10 @@ def test_float32_preserved_through_ops():
 
 
 @pytest.mark.parametrize("int_dtype", [np.int64, np.int32, np.uint8])
-def test_integer_arrays_become_float32(int_dtype):
+def test_integer_arrays_keep_their_dtype(int_dtype):
     t = convnet.tensor(np.arange(6, dtype=int_dtype).reshape(2, 3))
-    assert t.dtype == np.float32
-    np.testing.assert_array_equal(t.data, np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert t.dtype == int_dtype
+    np.testing.assert_array_equal(t.data, np.arange(6).reshape(2, 3))
 
 
 def test_attributes():
@@ -535,11 +536,13 @@ def test_item():
 def test_numpy():
     x = randn(2, 3, seed=40)
     t = convnet.tensor(x, requires_grad=True)
-    n = t.numpy()
+    with pytest.raises(RuntimeError, match="detach"):    # as torch
+        t.numpy()
+    n = t.detach().numpy()
     assert isinstance(n, np.ndarray)
     np.testing.assert_array_equal(n, x)
     assert n.dtype == np.float64
-    out = (t * 2.0).numpy()
+    out = (t * 2.0).detach().numpy()
     np.testing.assert_array_equal(out, 2.0 * x)
 
 
@@ -569,12 +572,12 @@ def test_detach_gradient_explicit():
 
 # ------------------------------------------------------------ finite differences
 def _softmax(x):
-    e = (x - x.max(dim=1, keepdim=True)).exp()
+    e = (x - x.amax(dim=1, keepdim=True)).exp()
     return e / e.sum(dim=1, keepdim=True)
 
 
 def _logsumexp(x):
-    m = x.max(dim=-1, keepdim=True)
+    m = x.amax(dim=-1, keepdim=True)
     return (x - m).exp().sum(dim=-1, keepdim=True).log() + m
 
 

@@ -31,8 +31,8 @@ def _elementwise(input, forward, backward, *args):
 
 
 def _check_not_inplace(inplace) -> None:
-    if inplace:
-        raise ValueError("inplace: in-place activations are not supported; use inplace=False")
+    """``inplace=True`` is accepted (torch scripts pass it) and computes out of place: the
+    values are the same, and no backward that saved the input can be corrupted."""
 
 
 def relu(input, inplace: bool = False):

@@ -106,7 +106,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
         input: any shape.
         p: drop probability in [0, 1].
         training: when False the input is returned unchanged (no draw is made).
-        inplace: accepted for torch compatibility; only False is supported.
+        inplace: accepted for torch compatibility; computed out of place (same values).
         rng: NumPy Generator, int seed or None (the library's generator,
             :func:`convnet.random.resolve_rng`).
 
@@ -123,8 +123,6 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     x = floating_input(input)
     if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"p: dropout probability has to be between 0 and 1, but got {p!r}")
-    if inplace:
-        raise ValueError("inplace: in-place dropout is not supported; use inplace=False")
     if not training or p == 0:
         return record(x, (input,), lambda dy: (dy,))
     mask = layer_ops.dropout_mask(x.shape, float(p), x.dtype, resolve_rng(rng))

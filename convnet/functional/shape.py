@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..ops import resample
 from ..ops.windows import check_padding_fits
 from ..tensor import record
@@ -203,7 +204,7 @@ def cat(tensors, dim: int = 0):
     for i, array in enumerate(arrays):
         if array.ndim != arrays[0].ndim or any(
                 a != b for d, (a, b) in enumerate(zip(array.shape, arrays[0].shape)) if d != axis):
-            raise ValueError(f"tensors: every shape must match {arrays[0].shape} except in dim "
+            raise ShapeError(f"tensors: every shape must match {arrays[0].shape} except in dim "
                              f"{axis}, got {array.shape} at position {i}")
     y, saved = resample.cat_forward(arrays, axis)
     return record(y, tuple(tensors), lambda dy: resample.cat_backward(dy, saved))
@@ -223,7 +224,7 @@ def stack(tensors, dim: int = 0):
     axis = _join_dim(dim, arrays[0].ndim + 1)
     for i, array in enumerate(arrays):
         if array.shape != arrays[0].shape:
-            raise ValueError(f"tensors: every shape must equal {arrays[0].shape}, got "
+            raise ShapeError(f"tensors: every shape must equal {arrays[0].shape}, got "
                              f"{array.shape} at position {i}")
     y, saved = resample.stack_forward(arrays, axis)
     return record(y, tuple(tensors), lambda dy: resample.stack_backward(dy, saved))

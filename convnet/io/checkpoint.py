@@ -3,7 +3,11 @@
 - :func:`save` / :func:`load`: a whole model: ``model.state_dict()`` as tensors and,
   in the header's ``__metadata__``, ``format = "convnet.model/1"``, the module tree as
   JSON (``architecture``, see :mod:`convnet.io.architecture`) and optional user
-  ``metadata`` (JSON, read back with :func:`read_metadata`).
+  ``metadata`` (JSON, read back with :func:`read_metadata`). As ``torch.save``/``torch.load``,
+  they also take a state_dict or a container of arrays (an optimizer's ``state_dict()``):
+  ``format = "convnet.object/1"``, the structure as JSON in ``object`` (as in
+  :func:`save_state`) and the positions of its OrderedDicts in ``ordered``. :func:`load`
+  also reads files written by ``torch.save`` (see :mod:`convnet.io.torch_file`).
 - :func:`save_weights` / :func:`load_weights`: the state_dict alone
   (``format = "convnet.weights/1"``), for models built in code.
 - :func:`save_state` / :func:`load_state`: a nested structure of arrays and plain
@@ -16,23 +20,28 @@ ValueError that names the file and what is wrong. Example: see :mod:`convnet.io`
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import re
 
 import numpy as np
 import safetensors.numpy
 
 from ..nn.init import skip_init
+from . import limits
 from .architecture import Decoder, Encoder, _plain_dtype, build, describe
 from .atomic import atomic_write_bytes
 from .limits import check_module_count, read_regular_file
+from .torch_file import is_legacy_torch, is_torch_zip, parse_torch_file
 
 __all__ = ["save", "load", "save_weights", "load_weights", "save_state", "load_state",
-           "read_metadata", "MODEL_FORMAT", "WEIGHTS_FORMAT", "STATE_FORMAT"]
+           "read_metadata", "MODEL_FORMAT", "WEIGHTS_FORMAT", "STATE_FORMAT", "OBJECT_FORMAT"]
 
 MODEL_FORMAT = "convnet.model/1"
 WEIGHTS_FORMAT = "convnet.weights/1"
 STATE_FORMAT = "convnet.state/1"
+OBJECT_FORMAT = "convnet.object/1"
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 # safetensors dtype codes that NumPy holds exactly (BF16 and the FP8 codes have no NumPy type)
 _READABLE_DTYPES = ("F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64",
@@ -40,6 +49,7 @@ _READABLE_DTYPES = ("F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16",
 _HOLDS = {MODEL_FORMAT: "a whole model: use load(path)",
           WEIGHTS_FORMAT: "weights only: build the model in code and use load_weights(model, path)",
           STATE_FORMAT: "a training state: use load_state(path)",
+          OBJECT_FORMAT: "a state_dict or container saved by save(obj, path): use load(path)",
           None: "no convnet 'format' tag (a safetensors file from elsewhere?); if it holds "
                 "weights, use load_weights(model, path)"}
 
@@ -67,10 +77,11 @@ def _write(path, tensors: dict, metadata: dict, user_metadata=None) -> None:
     atomic_write_bytes(path, safetensors.numpy.save(arrays, metadata=metadata))
 
 
-def _read(path) -> tuple[dict, dict]:
-    """(tensors, string metadata) of a checked safetensors file."""
+def _read(path, data: bytes | None = None) -> tuple[dict, dict]:
+    """(tensors, string metadata) of a checked safetensors file (``data``: its bytes, if read)."""
     path = os.fspath(path)
-    data = read_regular_file(path, ".safetensors file")
+    if data is None:
+        data = read_regular_file(path, ".safetensors file")
     header_bytes = int.from_bytes(data[:8], "little")
     if header_bytes > min(len(data) - 8, _MAX_HEADER_BYTES):
         raise ValueError(f"{path}: not a safetensors file, or truncated: its first 8 bytes give a "
@@ -164,16 +175,33 @@ def save(model, path, metadata=None) -> None:
     be the caller's own, see :func:`load`). ``metadata``: optional JSON-like value
     (dicts, lists, tuples, numbers, str, None, small arrays); see :func:`read_metadata`.
 
+    As ``torch.save``, ``model`` may also be a state_dict or a dict, list or tuple of
+    arrays, Tensors (stored as arrays) and plain values (an optimizer's ``state_dict()``,
+    a checkpoint ``{'model': ..., 'optimizer': ..., 'epoch': 3}``); :func:`load` gives it
+    back, OrderedDicts (a state_dict) as OrderedDicts. Never pickle: the structure is JSON,
+    the arrays tensors; a state_dict's tensors keep its keys as names, so
+    :func:`load_weights` reads such a file too.
+
     Raises ValueError (suggesting :func:`save_weights`) when a constructor argument
-    cannot be recorded or the recorded arguments do not rebuild the same weights.
+    cannot be recorded or the recorded arguments do not rebuild the same weights, or
+    naming a value that cannot be stored.
 
     Example:
         >>> import os, tempfile, convnet.nn as nn
         >>> folder = tempfile.TemporaryDirectory()
         >>> save(nn.Linear(3, 2), os.path.join(folder.name, 'linear.safetensors'))
+        >>> save(nn.Linear(3, 2).state_dict(), os.path.join(folder.name, 'weights.safetensors'))
         >>> folder.cleanup()
     """
-    _check_model(model, "save")
+    from ..nn import Module
+    from ..tensor import Tensor
+    if isinstance(model, (dict, list, tuple, np.ndarray, Tensor)):
+        _save_object(model, path, metadata)
+        return
+    if not isinstance(model, Module):
+        raise TypeError(f"save: expected a convnet.nn.Module as the model, got "
+                        f"{type(model).__name__} ({model!r:.40}); save also takes a state_dict or "
+                        f"a dict, list or tuple of arrays and plain values")
     try:
         description, classes = describe(model)
     except ValueError as error:
@@ -183,12 +211,131 @@ def save(model, path, metadata=None) -> None:
            metadata)
 
 
-def load(path, classes=None):
-    """Rebuild the model saved by :func:`save` in ``path``, in eval mode.
+def _plain_tree(value, position: tuple, ordered: list):
+    """``value`` with Tensors as arrays; the positions of its OrderedDicts go to ``ordered``."""
+    from ..tensor import Tensor
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, dict):
+        if isinstance(value, collections.OrderedDict):
+            ordered.append(list(position))
+        return {key: _plain_tree(item, (*position, index), ordered)
+                for index, (key, item) in enumerate(value.items())}
+    if isinstance(value, (list, tuple)):
+        items = [_plain_tree(item, (*position, index), ordered) for index, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    return value
 
-    ``classes``: ``{name: class}`` for Module classes of your own that the file names
-    (e.g. ``{'Net': Net}``); convnet.nn's classes are always known. No other class is
-    ever instantiated and nothing named by the file is imported.
+
+def _save_object(obj, path, metadata) -> None:
+    ordered, tensors = [], {}
+    encoder = Encoder(tensors)
+    try:
+        tree = _plain_tree(obj, (), ordered)
+        if isinstance(tree, dict) and all(isinstance(key, str) for key in tree):
+            # a state_dict's tensors are named by its keys, as save_weights names them
+            data = {"dict": {key: encoder.value(value, key) for key, value in tree.items()}}
+        else:
+            data = encoder.value(tree, "obj")
+    except RecursionError:
+        raise ValueError("save: the object is nested too deeply, or contains itself") from None
+    except ValueError as error:
+        raise ValueError(f"save: {error}") from None
+    _write(path, tensors, {"format": OBJECT_FORMAT, "object": _json(data),
+                           "ordered": _json(ordered)}, metadata)
+
+
+def _load_object(path, tensors: dict, metadata: dict):
+    decoder = Decoder(tensors)
+    tree = _decode(path, metadata, "object", lambda data: decoder.value(data, "object"))
+    if set(tensors) - decoder.used:
+        raise ValueError(f"{os.fspath(path)}: tensors not referenced by the object: "
+                         f"{sorted(set(tensors) - decoder.used)[:5]}")
+    ordered = _decode(path, metadata, "ordered", lambda data: data)
+    if not (isinstance(ordered, list) and all(
+            isinstance(position, list) and all(type(index) is int for index in position)
+            for position in ordered)):
+        raise ValueError(f"{os.fspath(path)}: the 'ordered' metadata is not a list of positions")
+    wanted = {tuple(position) for position in ordered}
+    found = set()
+
+    def restore(value, position: tuple):
+        if isinstance(value, dict):
+            items = [(key, restore(item, (*position, index)))
+                     for index, (key, item) in enumerate(value.items())]
+            if position in wanted:
+                found.add(position)
+                return collections.OrderedDict(items)
+            return dict(items)
+        if isinstance(value, (list, tuple)):
+            items = [restore(item, (*position, index)) for index, item in enumerate(value)]
+            return items if isinstance(value, list) else tuple(items)
+        return value
+
+    tree = restore(tree, ()) if wanted else tree
+    if found != wanted:
+        raise ValueError(f"{os.fspath(path)}: the 'ordered' metadata names positions that hold "
+                         f"no dict: {sorted(wanted - found)[:3]}")
+    return tree
+
+
+_DEVICE = re.compile(r"(cpu|cuda|mps|xpu|meta|hpu|xla|privateuseone)(:\d+)?")
+
+
+def _check_map_location(map_location) -> None:
+    """Accept what torch.load takes as ``map_location`` naming devices; every array is on the CPU."""
+    if isinstance(map_location, dict):  # {'cuda:0': 'cpu'}
+        names = all(isinstance(key, str) and isinstance(value, str)
+                    for key, value in map_location.items())
+    else:
+        names = (map_location is None or isinstance(getattr(map_location, "type", None), str)
+                 or (isinstance(map_location, str) and _DEVICE.fullmatch(map_location)))
+    if names:  # torch.device and convnet.device have a str ``type``
+        return
+    raise TypeError(f"map_location: expected None, a device name such as 'cpu', a device or a dict "
+                    f"of device names, got {type(map_location).__name__} ({map_location!r:.40}); "
+                    f"convnet loads every tensor as a NumPy array on the CPU")
+
+
+def _read_source(f) -> tuple[str, bytes]:
+    """(name for errors, bytes) of a path or a binary file object."""
+    if hasattr(f, "read") and not isinstance(f, (str, bytes, os.PathLike)):
+        name = str(getattr(f, "name", "<file object>"))
+        data = f.read(limits.MAX_FILE_BYTES + 1)
+        if not isinstance(data, bytes):
+            raise TypeError(f"f: expected a file opened in binary mode, got one that gives "
+                            f"{type(data).__name__}")
+        if len(data) > limits.MAX_FILE_BYTES:
+            raise ValueError(f"{name}: more than the {limits.MAX_FILE_BYTES:,} bytes a file may "
+                             f"have")
+        return name, data
+    if not isinstance(f, (str, bytes, os.PathLike)):
+        raise TypeError(f"f: expected a file name (str or os.PathLike) or a binary file object, "
+                        f"got {type(f).__name__} ({f!r:.40})")
+    path = os.fspath(f)
+    path = path.decode() if isinstance(path, bytes) else path
+    return path, read_regular_file(path, "model file (safetensors or torch.save)")
+
+
+def load(f, map_location=None, *, weights_only=True, classes=None):
+    """What :func:`save` or ``torch.save`` wrote to ``f`` (a path or a binary file object).
+
+    - A model saved by :func:`save`: rebuilt, in eval mode. ``classes``: ``{name: class}``
+      for Module classes of your own that the file names (e.g. ``{'Net': Net}``);
+      convnet.nn's classes are always known. No other class is ever instantiated and
+      nothing named by the file is imported.
+    - A state_dict or container saved by ``save(obj, path)``: the same structure, arrays
+      as arrays, OrderedDicts as OrderedDicts.
+    - A file written by ``torch.save`` (a zip archive, recognized by its first bytes):
+      the object, tensors as NumPy arrays, through the restricted reader of
+      :mod:`convnet.io.torch_file` (any other class in the file is refused), so
+      ``model.load_state_dict(convnet.load('resnet18.pth'))`` works.
+
+    As ``torch.load``: ``map_location`` may name a device (``'cpu'``, ``'cuda:0'``, a
+    device object or a dict of names) and is ignored: arrays live on the CPU.
+    ``weights_only`` is accepted and changes nothing: loading is always restricted, as
+    torch's ``weights_only=True``. For backward compatibility a dict of classes given as
+    the second positional argument is taken as ``classes``.
 
     Raises FileNotFoundError, or ValueError naming the file and the problem (damaged
     or truncated file, another kind of file, unknown class, weights that do not fit).
@@ -200,9 +347,24 @@ def load(path, classes=None):
         >>> save(nn.BatchNorm2d(8), path)
         >>> load(path)
         BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+        >>> save(nn.Linear(2, 1).state_dict(), path)
+        >>> weights = load(path, map_location='cpu')
+        >>> type(weights).__name__, list(weights), weights['weight'].shape
+        ('OrderedDict', ['weight', 'bias'], (1, 2))
         >>> folder.cleanup()
     """
-    tensors, metadata = _read(path)
+    if (classes is None and isinstance(map_location, dict) and map_location
+            and all(isinstance(value, type) for value in map_location.values())):
+        classes, map_location = map_location, None  # load(path, {'Net': Net}) before map_location
+    _check_map_location(map_location)
+    if weights_only not in (True, False, None):
+        raise TypeError(f"weights_only: expected True, False or None, got {weights_only!r:.40}")
+    path, data = _read_source(f)
+    if is_torch_zip(data) or is_legacy_torch(data):
+        return parse_torch_file(data, path)
+    tensors, metadata = _read(path, data)
+    if metadata.get("format") == OBJECT_FORMAT:
+        return _load_object(path, tensors, metadata)
     _expect(path, metadata, MODEL_FORMAT)
     # counted before parsing: a file listing a million modules is refused in microseconds
     check_module_count(metadata.get("architecture", "").count('"class"'), f"{path}: architecture")

@@ -1,4 +1,5 @@
-"""Containers: Sequential and ModuleList (PyTorch's names and keys).
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict (PyTorch's
+names and keys).
 
 Example:
     >>> import convnet.nn as nn
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from .module import Module
+import numpy as np
+
+from .module import Module, Parameter
 
 
 class Sequential(Module):
@@ -27,6 +30,10 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module):
         super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):      # Sequential(OrderedDict(...))
+            for name, module in modules[0].items():
+                self.add_module(str(name), module)
+            return
         for index, module in enumerate(modules):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential: argument {index} is a {type(module).__name__}, "
@@ -90,3 +97,149 @@ class ModuleList(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """Modules registered under string keys, in insertion order.
+
+    Example:
+        >>> import convnet.nn as nn
+        >>> heads = nn.ModuleDict({'cls': nn.Linear(4, 2), 'box': nn.Linear(4, 4)})
+        >>> list(heads.keys()), list(heads.state_dict())[:2]
+        (['cls', 'box'], ['cls.weight', 'cls.bias'])
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key: str) -> Module:
+        return self._modules.pop(key)
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules) -> None:
+        pairs = modules.items() if isinstance(modules, dict) or hasattr(modules, "keys") \
+            else modules
+        for key, module in pairs:
+            self.add_module(str(key), module)
+
+
+def _as_parameter(value) -> Parameter:
+    return value if isinstance(value, Parameter) else Parameter(
+        np.asarray(getattr(value, "data", value)))
+
+
+class ParameterList(Module):
+    """Parameters registered under keys '0', '1', ...
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> scales = nn.ParameterList([nn.Parameter(np.ones(2)) for _ in range(3)])
+        >>> len(scales), list(scales.state_dict())
+        (3, ['0', '1', '2'])
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value) -> "ParameterList":
+        setattr(self, str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index):
+        values = list(self._parameters.values())
+        return values[index]
+
+    def __setitem__(self, index: int, value) -> None:
+        setattr(self, str(index % len(self)), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+
+class ParameterDict(Module):
+    """Parameters registered under string keys.
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> gains = nn.ParameterDict({'a': nn.Parameter(np.ones(2))})
+        >>> gains['a'].shape, 'a' in gains
+        ((2,), True)
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def update(self, parameters) -> None:
+        pairs = parameters.items() if hasattr(parameters, "keys") else parameters
+        for key, value in pairs:
+            self[str(key)] = value

@@ -28,7 +28,9 @@ from typing import Iterator
 
 import numpy as np
 
+from ..device import check_device, is_device
 from ..tensor import Tensor
+from . import hooks
 
 
 class Parameter(Tensor):
@@ -79,6 +81,9 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
         if not hasattr(self, "init_args"):
             object.__setattr__(self, "init_args", {})
 
@@ -138,7 +143,31 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooked = self.__dict__.get("_forward_hooks") or self.__dict__.get(
+            "_forward_pre_hooks") or self.__dict__.get("_backward_hooks")
+        if not hooked:
+            return self.forward(*args, **kwargs)
+        return hooks.call_with_hooks(self, args, kwargs)
+
+    # ------------------------------------------------------------ hooks
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> "hooks.RemovableHandle":
+        """``hook(module, args)`` before each forward; a non-None result replaces the args."""
+        return hooks.register(self, "_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> "hooks.RemovableHandle":
+        """``hook(module, args, output)`` after each forward; a non-None result replaces the
+        output."""
+        return hooks.register(self, "_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False
+                                    ) -> "hooks.RemovableHandle":
+        """``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's inputs are computed; a non-None result replaces ``grad_input``."""
+        return hooks.register(self, "_backward_hooks", hook, prepend, False)
+
+    register_backward_hook = register_full_backward_hook
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "", memo: set | None = None
@@ -283,6 +312,84 @@ class Module:
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for parameter in self.parameters():
             parameter.requires_grad = requires_grad
+        return self
+
+    def apply(self, function) -> "Module":
+        """Call ``function(module)`` on every descendant, children first, then on self."""
+        for child in self.children():
+            child.apply(function)
+        function(self)
+        return self
+
+    def to(self, *args, **kwargs) -> "Module":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: floating parameters and
+        buffers converted in place (the same Parameter objects, as torch's); only the CPU
+        exists."""
+        dtype = kwargs.pop("dtype", None)
+        check_device(kwargs.pop("device", None))
+        kwargs.pop("non_blocking", None), kwargs.pop("memory_format", None)
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif is_device(arg):
+                check_device(arg)
+            elif not isinstance(arg, bool):
+                dtype = np.dtype(arg)
+        if dtype is not None:
+            self._cast_floats(np.dtype(dtype))
+        return self
+
+    def _cast_floats(self, dtype: np.dtype) -> "Module":
+        if dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got "
+                            f"desired dtype={dtype}")
+        for module in self.modules():
+            for parameter in module._parameters.values():
+                if parameter is not None and parameter.data.dtype.kind == "f":
+                    parameter.data = parameter.data.astype(dtype)
+                    if parameter.grad is not None:
+                        parameter.grad = parameter.grad.astype(dtype)
+            for name, buffer in module._buffers.items():
+                if buffer is not None and buffer.dtype.kind == "f":
+                    module._buffers[name] = buffer.astype(dtype)
+        return self
+
+    def float(self) -> "Module":
+        return self._cast_floats(np.dtype(np.float32))
+
+    def double(self) -> "Module":
+        return self._cast_floats(np.dtype(np.float64))
+
+    def half(self) -> "Module":
+        return self._cast_floats(np.dtype(np.float16))
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, device=None) -> "Module":
+        check_device("cuda" if device is None else device)
+        return self
+
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant at dotted path ``target`` ('' is self)."""
+        module = self
+        for part in target.split(".") if target else ():
+            if part not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = module._modules[part]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
+
+    def register_module(self, name: str, module: "Module | None") -> None:
+        self.add_module(name, module)
+
+    def share_memory(self) -> "Module":
         return self
 
     # ------------------------------------------------------------ printing

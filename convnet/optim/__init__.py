@@ -1,9 +1,11 @@
 """Optimizers and learning-rate schedules, named and behaving like ``torch.optim``.
 
 ``SGD`` is the notes' update (seed 000): ``delta = dL/dw + weight_decay*w +
-momentum*delta_prev; w -= lr*delta``. ``Adam`` and ``AdamW`` compute exactly what
-PyTorch computes. Every optimizer takes ``model.parameters()`` or parameter groups,
-and saves and restores its state with ``state_dict()`` / ``load_state_dict()``.
+momentum*delta_prev; w -= lr*delta``. ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``,
+``Adadelta``, ``NAdam``, ``RAdam`` and ``Adamax`` compute exactly what PyTorch computes.
+Every optimizer takes ``model.parameters()`` or parameter groups, and saves and restores
+its state with ``state_dict()`` / ``load_state_dict()``. The schedules of
+``torch.optim.lr_scheduler`` are here too (also as ``convnet.optim.lr_scheduler.X``).
 
 Example:
     >>> import numpy as np
@@ -21,10 +23,19 @@ Example:
 """
 
 from . import lr_scheduler
+from .adagrad import Adadelta, Adagrad
 from .adam import Adam, AdamW
-from .lr_scheduler import CosineAnnealingLR, LinearWarmup, LRScheduler, SequentialLR, StepLR
+from .adam_variants import Adamax, NAdam, RAdam
+from .lr_scheduler import (ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
+                           ExponentialLR, LambdaLR, LinearLR, LinearWarmup, LRScheduler,
+                           MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR,
+                           ReduceLROnPlateau, SequentialLR, StepLR)
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler", "LRScheduler", "StepLR",
-           "LinearWarmup", "CosineAnnealingLR", "SequentialLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam",
+           "RAdam", "Adamax", "lr_scheduler", "LRScheduler", "LambdaLR", "MultiplicativeLR",
+           "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "LinearWarmup", "ExponentialLR",
+           "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
+           "ReduceLROnPlateau", "SequentialLR"]
