@@ -181,3 +181,94 @@ def default_conv_linear_(weight, bias=None, rng=None):
     if bias is not None:
         bound = 1 / math.sqrt(fan_in_and_fan_out(_array(weight).shape)[0])
         uniform_(bias, -bound, bound, rng)
+
+
+_calculate_fan_in_and_fan_out = fan_in_and_fan_out   # torch's private name, used by model code
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None, rng=None):
+    """Fill with a (semi-)orthogonal matrix: rows = dim 0, columns = the other dims flattened
+    (Saxe et al.), from the QR decomposition of a normal draw, signs fixed so the draw is
+    uniform, times ``gain``.
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> w = nn.Parameter(np.zeros((3, 5)))
+        >>> _ = orthogonal_(w)
+        >>> np.allclose(w.data @ w.data.T, np.eye(3))
+        True
+    """
+    array = _array(tensor)
+    if array.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if _SKIPPING.get() or array.size == 0:
+        return tensor
+    rows = array.shape[0]
+    columns = array.size // rows
+    draw = resolve_rng(rng if generator is None else getattr(generator, "numpy_generator",
+                                                             generator)).standard_normal(
+        (rows, columns))
+    flat = draw.T if rows < columns else draw
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < columns:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(array.shape))
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None, rng=None):
+    """Fill with N(mean, std^2) restricted to ``[a, b]`` (redrawing values outside).
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> w = nn.Parameter(np.zeros(1000))
+        >>> bool(np.all(np.abs(trunc_normal_(w, std=1.0, a=-1, b=1).data) <= 1))
+        True
+    """
+    if _SKIPPING.get():
+        return tensor
+    source = resolve_rng(rng if generator is None else getattr(generator, "numpy_generator",
+                                                               generator))
+    shape = _array(tensor).shape
+    values = source.normal(mean, std, size=shape)
+    outside = (values < a) | (values > b)
+    while np.any(outside):
+        values[outside] = source.normal(mean, std, size=int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the diagonal).
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> eye_(nn.Parameter(np.zeros((2, 3)))).data.tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    array = _array(tensor)
+    if array.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*array.shape))
+
+
+def dirac_(tensor, groups: int = 1):
+    """Fill a convolution weight (out, in, *k) so that it passes channels through unchanged.
+
+    Example:
+        >>> import numpy as np, convnet.nn as nn
+        >>> w = dirac_(nn.Parameter(np.zeros((2, 2, 3, 3))))
+        >>> w.data[:, :, 1, 1].tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+    """
+    array = _array(tensor)
+    if array.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out_per_group = array.shape[0] // groups
+    values = np.zeros(array.shape)
+    centre = tuple(k // 2 for k in array.shape[2:])
+    for group in range(groups):
+        for index in range(min(out_per_group, array.shape[1])):
+            values[(group * out_per_group + index, index) + centre] = 1
+    return _fill(tensor, values)
