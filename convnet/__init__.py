@@ -19,7 +19,7 @@ from .tensor import (Tensor, enable_grad, inference_mode, is_grad_enabled, no_gr
 from . import tensor_ops  # noqa: F401  (gives Tensor its operators and methods)
 from . import torch_api  # noqa: E402  (the rest of torch's tensor vocabulary)
 globals().update(torch_api.FUNCTIONS)
-from . import accelerator, backends, cuda  # noqa: E402
+from . import accelerator, backends, cuda, utils  # noqa: E402
 from . import filters, functional, io, nn, optim  # noqa: E402  (after tensor: they build on it)
 from .io import load, load_state, load_weights, save, save_state, save_weights
 from .summary import summary

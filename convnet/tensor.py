@@ -518,11 +518,16 @@ def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Calla
     needs_grad = _grad_enabled and out.data.dtype.kind in "fc" and any(
         isinstance(p, Tensor) and p._requires_grad for p in parents)
     out._requires_grad = needs_grad
+    for parent in parents:                 # an output that is a view of an input (reshape,
+        if isinstance(parent, Tensor) and np.may_share_memory(out.data, parent.data):
+            out._version_cell = parent._version_cell     # dropout in eval, ...) shares its
+            out._base = parent if parent._base is None else parent._base   # version counter
+            break
     if needs_grad:
         watched = parents if saved is None else saved
         checks = [(t._version_cell, t._version_cell[0]) for t in watched if isinstance(t, Tensor)]
         if saves_output:
-            checks.append((out._version_cell, 0))
+            checks.append((out._version_cell, out._version_cell[0]))
         out._node = _Node(backward, tuple(
             _node_of(p) if isinstance(p, Tensor) and p._requires_grad else None
             for p in parents), None, checks)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import types
 
 import numpy as np
@@ -195,3 +196,37 @@ def test_pytorch_examples_super_resolution(tmp_path):
     theirs = module_from(source, "super_resolution_torch")
     compare_models(theirs.Net(upscale_factor=3), ours.Net(upscale_factor=3), (2, 1, 12, 12),
                    tmp_path)
+
+
+TO_TORCH = [(r"^import convnet as torch$", "import torch"),
+            (r"^import convnet\.nn as nn$", "import torch.nn as nn"),
+            (r"^import convnet\.nn\.functional as F$", "import torch.nn.functional as F"),
+            (r"^from convnet\.utils\.data import", "from torch.utils.data import")]
+
+
+def test_tutorial_training_loop_learns_like_torch(tmp_path):
+    """examples/pytorch_training_loop.py (a DataLoader with 2 workers over a TensorDataset,
+    CrossEntropyLoss, SGD, OneCycleLR) runs unchanged on convnet and, with its imports
+    pointed at torch, on torch: both learn the digits to the same accuracy."""
+    source_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "examples", "pytorch_training_loop.py")
+    with open(source_path, encoding="utf-8") as file:
+        source = file.read()
+    torch_source = source
+    for pattern, replacement in TO_TORCH:
+        torch_source = re.sub(pattern, replacement, torch_source, flags=re.MULTILINE)
+    changed = [a for a, b in zip(source.splitlines(), torch_source.splitlines()) if a != b]
+    assert len(changed) == 4 and all(re.match(r"(import|from) ", line) for line in changed)
+    torch_path = tmp_path / "torch_version.py"
+    torch_path.write_text(torch_source)
+    results = {}
+    for name, path in (("convnet", source_path), ("torch", str(torch_path))):
+        run = subprocess.run([sys.executable, path, "--epochs", "8", "--workers", "2", "--save",
+                              str(tmp_path / f"{name}.weights")], capture_output=True, text=True,
+                             timeout=300, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        results[name] = float(run.stdout.strip().splitlines()[-1].split()[-1])
+    assert results["convnet"] >= 0.95 and results["torch"] >= 0.95, results
+    assert abs(results["convnet"] - results["torch"]) <= 0.03, results
+    saved = convnet.load(str(tmp_path / "convnet.weights"))
+    assert list(saved) == list(torch.load(tmp_path / "torch.weights"))

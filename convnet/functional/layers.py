@@ -19,6 +19,7 @@ import numpy as np
 from ..ops import layers as layer_ops
 from ..random import resolve_rng
 from ..tensor import Tensor, record
+from ..tensor_ops import _aliases
 from ._arrays import array_of, floating_input
 
 __all__ = ["linear", "flatten", "dropout", "batch_norm"]
@@ -193,4 +194,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"{name}: expected shape ({channels},), got {vector.shape}")
     y, saved = layer_ops.batch_norm_forward(x, mean_buffer, var_buffer, w, b, bool(training),
                                             float(momentum), float(eps))
-    return record(y, (input, weight, bias), lambda dy: layer_ops.batch_norm_backward(dy, saved))
+    return record(y, (input, weight, bias), lambda dy: layer_ops.batch_norm_backward(dy, saved),
+                  saves_output=_aliases(saved, y))
