@@ -298,8 +298,12 @@ def mean(a, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
                            f"a floating point or complex dtype. Got: {x.dtype}")
     dims = _normalise_dims(dim, x.ndim)
     count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
+    if count == 0:                                   # the mean of nothing is NaN, as torch's
+        shape = tuple(1 if d in dims else n for d, n in enumerate(x.shape)
+                      if keepdim or d not in dims)
+        return record(np.full(shape, np.nan, x.dtype), (a,), lambda g: (np.zeros_like(x),),
+                      saved=())
+    out = np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
     return record(out, (a,), lambda g: (
         np.broadcast_to(_expand_reduced(g, dims, keepdim) / count, x.shape).astype(x.dtype),),
         saved=())

@@ -184,6 +184,17 @@ CASES = {
     # finite differences see through detach() and padding_idx: torch is the oracle there
     "clone detach": (lambda L, F, a: a.clone() * 2 + a.detach(), [normal(3)], False),
     "float of int": (lambda L, F, a: a.float() / 2, [ints(4)], False),
+    # ---------------------------------------------------------------- in place
+    "add_ mul_ clamp_": (lambda L, F, a, b: (a * 1).add_(b).mul_(2).clamp_(-1, 1),
+                         [normal(2, 3), normal(3)], True),
+    "fill_ copy_ zero_": (lambda L, F, a, b: ((a * 1).fill_(2.0) + (a * 0).copy_(b * 3),
+                                              (b * 1).zero_()), [normal(3), normal(3)], True),
+    "+= -= *= /=": (lambda L, F, a, b: _augmented(a, b), [normal(4), positive(4)], True),
+    "setitem": (lambda L, F, a, b: _assigned(a, b), [normal(3, 4), normal(4)], True),
+    "sub_ div_ with alpha": (lambda L, F, a, b: (a * 1).sub_(b, alpha=0.5).div_(b),
+                             [normal(3), positive(3)], True),
+    "masked_fill_": (lambda L, F, a: (a * 1).masked_fill_(a > 0.5, -1.0), [normal(5)], True),
+    "cpu numpy of detached": (lambda L, F, a: a.cpu().detach().numpy() * 2, [normal(3)], False),
     # ---------------------------------------------------------------- nn.functional
     "silu gelu": (lambda L, F, a: F.silu(a) + F.gelu(a) + F.gelu(a, approximate="tanh"),
                   [normal(6)], True),
@@ -244,6 +255,20 @@ CASES = {
     "mse sum": (lambda L, F, a, b: F.mse_loss(a, b, reduction="sum"), [normal(4), normal(4)], True),
 }
 
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.rand(2, 3), lambda L: L.randn(4), lambda L: L.randint(0, 5, (3,)),
+    lambda L: L.randint(7, (2, 2)), lambda L: L.randperm(4), lambda L: L.normal(0.0, 1.0, (3,)),
+    lambda L: L.normal(L.zeros(2, dtype=L.float64), 1.0), lambda L: L.empty(2, 0),
+    lambda L: L.rand(3, dtype=L.float64), lambda L: L.randn_like(L.zeros(2, dtype=L.float64)),
+    lambda L: L.rand(2, generator=L.Generator().manual_seed(1))],
+    ids=["rand", "randn", "randint", "randint high", "randperm", "normal", "normal tensor mean",
+         "empty", "rand float64", "randn_like", "rand generator"])
+def test_random_creation_shapes_and_dtypes_as_torch(make):
+    expected, actual = make(torch), make(convnet)
+    assert actual.shape == tuple(expected.shape) and actual.dtype == expected.numpy().dtype
+
+
 # name: fn(lib, F) that must raise the same exception type in both libraries
 ERRORS = {
     "cat shapes": lambda L, F: L.cat([L.zeros(2, 3), L.zeros(3, 2)], dim=0),
@@ -274,6 +299,23 @@ ERRORS = {
     "randint bounds": lambda L, F: L.randint(5, 2, (3,)),
     "negative size": lambda L, F: L.zeros(-1),
 }
+
+
+def _augmented(a, b):
+    out = a * 1
+    out += b
+    out -= 0.5
+    out *= b
+    out /= 2.0
+    return out
+
+
+def _assigned(a, b):
+    out = a * 2
+    out[0] = b
+    out[1:, 1] = 7.0
+    out[out > 5] = 0.0
+    return out
 
 
 def _backward_twice(L):
