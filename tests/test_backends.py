@@ -46,12 +46,21 @@ CONV_CASES = [
 ]
 
 
-def conv_case(case, seed=0, batch=2, channels=(4, 6)):
+# backends that compute in float32 only (oneDNN's kernels) are held to float32 tolerances
+FLOAT32_ONLY = {"onednn"}
+
+
+def dtype_of(name: str):
+    return np.float32 if name in FLOAT32_ONLY else np.float64
+
+
+def conv_case(case, seed=0, batch=2, channels=(4, 6), dtype=np.float64):
     spatial, kernel, stride, padding, dilation, groups, bias = case
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, channels[0]) + spatial)
-    w = rng.standard_normal((channels[1], channels[0] // groups) + (kernel,) * len(spatial))
-    b = rng.standard_normal(channels[1]) if bias else None
+    x = rng.standard_normal((batch, channels[0]) + spatial).astype(dtype)
+    w = rng.standard_normal((channels[1], channels[0] // groups) + (kernel,) * len(spatial)
+                            ).astype(dtype)
+    b = rng.standard_normal(channels[1]).astype(dtype) if bias else None
     spec = conv_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape, stride, padding,
                      dilation, groups)
     return x, w, b, spec
@@ -74,8 +83,9 @@ def run_conv(backend, x, w, b, spec, dy):
     return y, backend.backward(dy, saved, spec)
 
 
-def assert_close(ours, expected, scale=1.0):
-    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9 * scale)
+def assert_close(ours, expected, scale=1.0, dtype=np.float64):
+    tolerance = 1e-9 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(ours, expected, rtol=tolerance, atol=tolerance * scale)
 
 
 def supported_conv_cases():
@@ -84,69 +94,85 @@ def supported_conv_cases():
     return [pytest.param(name, backend, case, id=f"{name}-{len(case[0])}d-k{case[1]}-s{case[2]}"
                          f"-p{case[3]}-g{case[5]}")
             for name, backend in CONV_BACKENDS for case in CONV_CASES
-            if backend.supports(conv_case(case)[3], *conv_case(case)[:2])]
+            if backend.supports(conv_case(case, dtype=dtype_of(name))[3],
+                                *conv_case(case, dtype=dtype_of(name))[:2])]
 
 
 @pytest.mark.parametrize("name, backend, case", supported_conv_cases())
 def test_conv_backend_against_torch_and_the_reference(name, backend, case):
-    x, w, b, spec = conv_case(case)
-    dy = np.random.default_rng(1).standard_normal(spec.output_shape)
+    dtype = dtype_of(name)
+    x, w, b, spec = conv_case(case, dtype=dtype)
+    dy = np.random.default_rng(1).standard_normal(spec.output_shape).astype(dtype)
     y, grads = run_conv(backend, x, w, b, spec, dy)
-    y_torch, grads_torch = torch_conv(x, w, b, spec, dy)
+    wide = [None if a is None else a.astype(np.float64) for a in (x, w, b, dy)]
+    y_torch, grads_torch = torch_conv(*wide[:3], spec, wide[3])
     scale = np.abs(y_torch).max()
-    assert_close(y, y_torch, scale)
+    assert y.dtype == dtype and all(g is None or g.dtype == dtype for g in grads)
+    assert_close(y, y_torch, scale, dtype)
     for ours, theirs in zip(grads, grads_torch):
         if theirs is not None:
-            assert_close(ours, theirs, np.abs(theirs).max())
-    y_ref, grads_ref = run_conv(conv_reference, x, w, b, spec, dy)
-    assert_close(y, y_ref, scale)
+            assert_close(ours, theirs, np.abs(theirs).max(), dtype)
+    y_ref, grads_ref = run_conv(conv_reference, *wide[:3], spec, wide[3])
+    assert_close(y, y_ref, scale, dtype)
 
 
 @pytest.mark.parametrize("name, backend", CONV_BACKENDS)
 def test_conv_backend_finite_differences(name, backend):
-    x, w, b, spec = conv_case(((5, 4), 3, 2, "same", 1, 1, True), batch=1, channels=(2, 3))
+    dtype = dtype_of(name)
+    x, w, b, spec = conv_case(((5, 4), 3, 2, "same", 1, 1, True), batch=1, channels=(2, 3),
+                              dtype=dtype)
     if not backend.supports(spec, x, w):                  # the direct backend: stride 1 only
-        x, w, b, spec = conv_case(((5, 4), 3, 1, "same", 2, 1, True), batch=1, channels=(2, 3))
+        x, w, b, spec = conv_case(((5, 4), 3, 1, "same", 2, 1, True), batch=1, channels=(2, 3),
+                                  dtype=dtype)
     assert backend.supports(spec, x, w)
-    dy = np.random.default_rng(2).standard_normal(spec.output_shape)
+    dy = np.random.default_rng(2).standard_normal(spec.output_shape).astype(dtype)
     _, (dx, dw, db) = run_conv(backend, x, w, b, spec, dy)
 
     def loss():
-        return float((backend.forward(x, w, b, spec)[0] * dy).sum())
+        return float((backend.forward(x, w, b, spec)[0].astype(np.float64) * dy).sum())
+    # float32 kernels: a wider step (the truncation error is ~eps^2, rounding ~1e-7 / eps)
+    eps, rtol, atol = (1e-6, 1e-6, 1e-7) if dtype == np.float64 else (1e-2, 2e-3, 2e-3)
     for analytic, array in ((dx, x), (dw, w), (db, b)):
-        np.testing.assert_allclose(analytic, numerical_gradient(loss, array), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(analytic, numerical_gradient(loss, array, eps), rtol=rtol,
+                                   atol=atol)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf in a transform
 @pytest.mark.parametrize("name, backend", CONV_BACKENDS)
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_conv_backend_non_finite_input(name, backend, value):
-    x, w, b, spec = conv_case(((8, 8), 3, 1, 1, 1, 1, True))
+    dtype = dtype_of(name)
+    x, w, b, spec = conv_case(((8, 8), 3, 1, 1, 1, 1, True), dtype=dtype)
     x[0, 1, 2, 5] = value
     y, _ = backend.forward(x, w, b, spec)
-    y_torch, _ = torch_conv(x, w, b, spec, None)
+    y_torch, _ = torch_conv(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                            spec, None)
     if name == "fft":  # a transform spreads the non-finite value over the whole image
         assert np.all(~np.isfinite(y[~np.isfinite(y_torch)]))
         return
     np.testing.assert_array_equal(np.isnan(y), np.isnan(y_torch))
     finite = np.isfinite(y_torch)
     np.testing.assert_array_equal(y[~finite], y_torch[~finite])
-    assert_close(y[finite], y_torch[finite], np.abs(y_torch[finite]).max())
+    assert_close(y[finite], y_torch[finite], np.abs(y_torch[finite]).max(), dtype)
 
 
 @pytest.mark.parametrize("name, backend", CONV_BACKENDS)
 def test_conv_backend_empty_batch_and_non_contiguous_input(name, backend):
-    x, w, b, spec = conv_case(((6, 7), 3, 1, 1, 1, 1, True))
+    dtype = dtype_of(name)
+    x, w, b, spec = conv_case(((6, 7), 3, 1, 1, 1, 1, True), dtype=dtype)
     empty = conv_spec((0,) + x.shape[1:], x.dtype, w.shape, b.shape, padding=1)
     if backend.supports(empty, x[:0], w):
         y, saved = backend.forward(x[:0], w, b, empty)
         assert y.shape == empty.output_shape
     wide = np.random.default_rng(3).standard_normal(x.shape[:2] + (x.shape[3], x.shape[2]))
-    view = wide.transpose(0, 1, 3, 2)                        # non-contiguous, same shape as x
+    view = wide.astype(dtype).transpose(0, 1, 3, 2)         # non-contiguous, same shape as x
     spec = conv_spec(view.shape, view.dtype, w.shape, b.shape, padding=1)
+    assert backend.supports(spec, view, w) or name in ("direct", "fft")
     if backend.supports(spec, view, w):
         y, _ = backend.forward(view, w, b, spec)
-        assert_close(y, torch_conv(np.ascontiguousarray(view), w, b, spec, None)[0], 10.0)
+        expected = torch_conv(np.ascontiguousarray(view, np.float64), w.astype(np.float64),
+                              b.astype(np.float64), spec, None)[0]
+        assert_close(y, expected, 10.0, dtype)
 
 
 # ---------------------------------------------------------------------------- pooling

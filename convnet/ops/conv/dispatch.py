@@ -33,8 +33,10 @@ terms on another machine. Only the ratios matter: near the crossover both algori
 about the same time, and ``benchmarks/fft.py`` checks the choice against measured times.
 
 Backends: :mod:`.reference` (any convolution, and every empty one), :mod:`.direct`
-(stride 1, few input channels and filters: first layers), :mod:`.channels_last` (1-D and
-2-D without groups, one dtype: the usual case) and :mod:`.fft`; each is
+(stride 1, few input channels and filters: first layers), :mod:`.onednn` (oneDNN's JIT
+kernels, float32 with zero padding, when the library is installed: chosen first by
+``'auto'``), :mod:`.channels_last` (1-D and 2-D without groups, one dtype: the usual case
+without oneDNN) and :mod:`.fft`; each is
 ``supports(spec, x, weight)``, ``forward(x, weight, bias, spec) -> (y, saved)`` and
 ``backward(dy, saved, spec, need_input_grad) -> (dx, dweight, dbias)``.
 
@@ -56,11 +58,15 @@ import time
 
 import numpy as np
 
-from . import channels_last, direct, fft, reference
+from . import channels_last, direct, fft, onednn, reference
 from .spec import ConvSpec
 
 BACKENDS = {"reference": reference, "channels_last": channels_last, "direct": direct,
-            "fft": fft}
+            "fft": fft, "onednn": onednn}
+
+# oneDNN's kernels run the im2col-shaped work several times faster than NumPy's columns, so
+# FFT is taken over oneDNN only where the cost model says it is this much cheaper
+FFT_OVER_ONEDNN = 0.25
 
 ALGORITHMS = ("auto", "im2col", "fft")
 
@@ -147,11 +153,19 @@ def choose_backend(x: np.ndarray, weight: np.ndarray, spec: ConvSpec, algorithm:
     """The backend module that computes this call (see the module docstring)."""
     if x.size == 0 or weight.size == 0:
         return reference
+    if algorithm == "auto" and not direct.supports(spec, x, weight) \
+            and onednn.supports(spec, x, weight) and not _fft_far_cheaper(spec):
+        return onednn
     if choose_algorithm(spec, algorithm) == "fft":
         return fft
     if direct.supports(spec, x, weight):
         return direct
     return channels_last if channels_last.supports(spec, x, weight) else reference
+
+
+@functools.lru_cache(maxsize=1024)
+def _fft_far_cheaper(spec: ConvSpec) -> bool:
+    return fft_seconds(spec) < FFT_OVER_ONEDNN * im2col_seconds(spec)
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: ConvSpec,

@@ -1,0 +1,196 @@
+"""Convolution by oneDNN's primitives (forward, backward data, backward weights), the
+kernels PyTorch itself runs on CPUs.
+
+oneDNN picks its own blocked layouts (``format_tag_any``: e.g. ``nChw16c`` and
+``OIhw16i16o`` with AVX-512); the backend reorders the NCHW/OIHW arrays it is given into
+them and the results back, once per call. Plain NCHW or NHWC strides would send oneDNN to
+its slow reference kernels, so the layout is chosen by the library, not by us.
+
+One :class:`_Plan` per spec holds the three primitive descriptors, their primitives and the
+reorders, built on first use; a spec oneDNN cannot do (an unusual padding, float64 on some
+CPUs) is remembered as unsupported and goes to the NumPy backends.
+
+Same signature as every backend: ``supports(spec, x, weight)``, ``forward(x, weight, bias,
+spec) -> (y, saved)``, ``backward(dy, saved, spec, need_input_grad) -> (dx, dw, db)``.
+
+Example:
+    >>> import numpy as np
+    >>> from convnet.ops.conv import conv_spec
+    >>> x = np.ones((1, 2, 5, 5), np.float32); w = np.ones((3, 2, 3, 3), np.float32)
+    >>> spec = conv_spec(x.shape, x.dtype, w.shape, padding=1)
+    >>> if supports(spec, x, w):
+    ...     y, saved = forward(x, w, None, spec)
+    ...     assert y[0, 0, 2, 2] == 18 and y[0, 0, 0, 0] == 8
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+
+import numpy as np
+
+from ..onednn import library as L
+from ..onednn.memory import Memory, aligned_buffer, any_md, md_equal, md_size, plain_md
+from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
+from .spec import ConvSpec
+
+SPATIAL_DIMS = (1, 2, 3)
+
+
+def supports(spec: ConvSpec, x: np.ndarray, weight: np.ndarray) -> bool:
+    """Zero padding, tied or no bias, float32, 1-3 spatial dims, a non-empty batch, and a
+    spec oneDNN accepts."""
+    if not (L.available() and x.dtype == weight.dtype == np.float32 and x.size > 0
+            and weight.size > 0 and spec.padding_mode == "zeros"
+            and spec.bias in ("none", "tied") and len(spec.kernel_size) in SPATIAL_DIMS):
+        return False
+    return _plan(spec) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(spec: ConvSpec):
+    try:
+        return _Plan(spec)
+    except L.OneDNNError:
+        return None
+
+
+def _weight_shape(spec: ConvSpec) -> tuple[int, ...]:
+    out_channels, in_per_group = spec.weight_shape[:2]
+    if spec.groups == 1:
+        return spec.weight_shape
+    return (spec.groups, out_channels // spec.groups, in_per_group) + spec.kernel_size
+
+
+class _Layout:
+    """A tensor's plain (user) descriptor, the primitive's descriptor, and the reorders
+    between them (None where the primitive took the plain layout)."""
+
+    def __init__(self, shape, chosen_md, to_chosen: bool, from_chosen: bool):
+        self.shape = tuple(shape)
+        self.plain = plain_md(shape, np.float32)
+        self.md = chosen_md
+        self.nbytes = md_size(chosen_md)
+        same = md_equal(self.plain, chosen_md)
+        self.to_chosen = Reorder(self.plain, chosen_md) if to_chosen and not same else None
+        self.from_chosen = Reorder(chosen_md, self.plain) if from_chosen and not same else None
+        self.memory = Memory(chosen_md)
+
+    def into(self, array: np.ndarray) -> np.ndarray:
+        """``array`` (plain) in the primitive's layout: itself, or a reordered copy."""
+        array = np.ascontiguousarray(array)
+        if self.to_chosen is None:
+            return array
+        target = aligned_buffer(self.nbytes)
+        self.to_chosen(array, target)
+        return target
+
+    def empty(self) -> np.ndarray:
+        return aligned_buffer(self.nbytes) if self.from_chosen is not None else \
+            np.empty(self.shape, np.float32)
+
+    def out_of(self, buffer: np.ndarray, shape) -> np.ndarray:
+        """A plain array of ``shape`` from a primitive's output ``buffer``."""
+        if self.from_chosen is None:
+            return buffer.reshape(shape)
+        plain = np.empty(shape, np.float32)
+        self.from_chosen(buffer, plain)
+        return plain
+
+
+class _Plan:
+    """The primitives and reorders of one convolution spec."""
+
+    def __init__(self, spec: ConvSpec):
+        lib, engine = L.lib(), L.engine()
+        src, weights, dst = spec.input_shape, _weight_shape(spec), spec.output_shape
+        strides = L.dims(spec.stride)
+        dilates = L.dims(d - 1 for d in spec.dilation)
+        left = L.dims(before for before, _ in spec.padding)
+        right = L.dims(after for _, after in spec.padding)
+        bias_md = plain_md((spec.weight_shape[0],), np.float32)
+        self.has_bias = spec.bias == "tied"
+        what = f"convolution {src} * {spec.weight_shape} -> {dst}"
+
+        forward_pd = L.handle()
+        L.check(lib.dnnl_convolution_forward_primitive_desc_create(
+            ctypes.byref(forward_pd), engine, L.FORWARD_TRAINING, L.CONVOLUTION_DIRECT,
+            any_md(src, np.float32), any_md(weights, np.float32),
+            bias_md if self.has_bias else None, any_md(dst, np.float32), strides, dilates,
+            left, right, user_scratchpad_attr()), f"{what} forward")
+        self.forward = Primitive(forward_pd, f"{what} forward")
+        data_pd = L.handle()
+        L.check(lib.dnnl_convolution_backward_data_primitive_desc_create(
+            ctypes.byref(data_pd), engine, L.CONVOLUTION_DIRECT, any_md(src, np.float32),
+            any_md(weights, np.float32), any_md(dst, np.float32), strides, dilates, left, right,
+            forward_pd, user_scratchpad_attr()), f"{what} backward data")
+        self.backward_data = Primitive(data_pd, f"{what} backward data")
+        weights_pd = L.handle()
+        L.check(lib.dnnl_convolution_backward_weights_primitive_desc_create(
+            ctypes.byref(weights_pd), engine, L.CONVOLUTION_DIRECT, any_md(src, np.float32),
+            any_md(weights, np.float32), bias_md if self.has_bias else None,
+            any_md(dst, np.float32), strides, dilates, left, right, forward_pd,
+            user_scratchpad_attr()), f"{what} backward weights")
+        self.backward_weights = Primitive(weights_pd, f"{what} backward weights")
+
+        self.src = _Layout(src, self.forward.md("src"), True, False)
+        self.weights = _Layout(weights, self.forward.md("weights"), True, False)
+        self.dst = _Layout(dst, self.forward.md("dst"), False, True)
+        self.bias = Memory(bias_md)
+        self.data_weights = _Layout(weights, self.backward_data.md("weights"), True, False)
+        self.data_diff_dst = _Layout(dst, self.backward_data.md("diff_dst"), True, False)
+        self.diff_src = _Layout(src, self.backward_data.md("diff_src"), False, True)
+        self.weights_src = _Layout(src, self.backward_weights.md("src"), True, False)
+        self.weights_diff_dst = _Layout(dst, self.backward_weights.md("diff_dst"), True, False)
+        self.diff_weights = _Layout(weights, self.backward_weights.md("diff_weights"), False,
+                                    True)
+        self.diff_bias = Memory(bias_md)
+        self.src_reused = md_equal(self.src.md, self.weights_src.md)
+        self.diff_dst_reused = md_equal(self.data_diff_dst.md, self.weights_diff_dst.md)
+
+
+def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: ConvSpec):
+    """``(y, saved)``: y in NCHW; ``saved`` keeps the input in oneDNN's layout for the
+    weight gradient when both primitives chose the same one."""
+    plan = _plan(spec)
+    # every buffer bound to a memory object is held in a local until the call returns
+    src, weights = plan.src.into(x), plan.weights.into(weight)
+    arguments = {L.ARG_SRC: plan.src.memory.bind(src),
+                 L.ARG_WEIGHTS: plan.weights.memory.bind(weights)}
+    bias = np.ascontiguousarray(bias, np.float32) if plan.has_bias else None
+    if plan.has_bias:
+        arguments[L.ARG_BIAS] = plan.bias.bind(bias)
+    out = plan.dst.empty()
+    arguments[L.ARG_DST] = plan.dst.memory.bind(out)
+    plan.forward.execute(arguments)
+    y = plan.dst.out_of(out, spec.output_shape)
+    return y, (x, weight, src if plan.src_reused else None)
+
+
+def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool = True):
+    """``(dx, dweight, dbias)``; dx is None when ``need_input_grad`` is False."""
+    plan = _plan(spec)
+    x, weight, blocked_src = saved
+    data_diff_dst = plan.data_diff_dst.into(dy)
+    dx = None
+    if need_input_grad:
+        out, weights = plan.diff_src.empty(), plan.data_weights.into(weight)
+        plan.backward_data.execute({
+            L.ARG_DIFF_DST: plan.data_diff_dst.memory.bind(data_diff_dst),
+            L.ARG_WEIGHTS: plan.data_weights.memory.bind(weights),
+            L.ARG_DIFF_SRC: plan.diff_src.memory.bind(out)})
+        dx = plan.diff_src.out_of(out, spec.input_shape)
+    diff_dst = data_diff_dst if plan.diff_dst_reused else plan.weights_diff_dst.into(dy)
+    src = blocked_src if blocked_src is not None else plan.weights_src.into(x)
+    diff_weights = plan.diff_weights.empty()
+    arguments = {L.ARG_SRC: plan.weights_src.memory.bind(src),
+                 L.ARG_DIFF_DST: plan.weights_diff_dst.memory.bind(diff_dst),
+                 L.ARG_DIFF_WEIGHTS: plan.diff_weights.memory.bind(diff_weights)}
+    db = None
+    if plan.has_bias:
+        db = np.empty(spec.weight_shape[0], np.float32)
+        arguments[L.ARG_DIFF_BIAS] = plan.diff_bias.bind(db)
+    plan.backward_weights.execute(arguments)
+    dw = plan.diff_weights.out_of(diff_weights, spec.weight_shape)
+    return dx, dw, db

@@ -1,0 +1,196 @@
+"""The one binding to oneDNN's C API (ctypes, no compiler at install): loading the library,
+its version, the CPU engine and stream, and every call's status turned into a Python error.
+
+The library comes from the ``onednn-cpu-gomp`` wheel, which installs ``libdnnl.so.3`` in
+``<prefix>/lib``; ``CONVNET_ONEDNN_LIBRARY`` may name another file. ``CONVNET_BACKEND=numpy``
+turns oneDNN off (:func:`available` is then False and the NumPy backends run); a library
+that fails to load (another CPU, a missing libgomp) gives one warning and the same fallback.
+
+The enum values are those of oneDNN 3.x's ``dnnl_types.h`` (checked against 3.2).
+
+Example:
+    >>> from convnet.ops.onednn import library
+    >>> library.available() in (True, False)
+    True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+import warnings
+
+# ---------------------------------------------------------------- enums (oneDNN 3.x)
+SUCCESS = 0
+DATA_TYPES = {"float32": 3, "float64": 7}
+TAG_ANY = 1
+PLAIN_TAGS = {1: 2, 2: 3, 3: 4, 4: 5, 5: 6, 6: 7}     # ndims -> a, ab, abc, abcd, abcde, abcdef
+FORWARD_TRAINING, FORWARD_INFERENCE = 64, 96
+CONVOLUTION_DIRECT = 1
+POOLING_MAX, POOLING_AVG_INCLUDE, POOLING_AVG_EXCLUDE = 511, 767, 1023
+CPU_ENGINE, STREAM_DEFAULT = 1, 1
+ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
+ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
+ARG_WORKSPACE, ARG_SCRATCHPAD, ARG_FROM, ARG_TO = 64, 80, 1, 17
+QUERY = {"src": 129, "diff_src": 130, "weights": 131, "diff_weights": 132, "dst": 133,
+         "diff_dst": 134, "workspace": 135, "scratchpad": 136}
+QUERY_IMPL_INFO = 8
+SCRATCHPAD_USER = 1
+STATUS_NAMES = {1: "out_of_memory", 2: "invalid_arguments", 3: "unimplemented",
+                5: "runtime_error", 6: "not_required", 7: "invalid_graph",
+                8: "invalid_graph_op", 9: "invalid_shape", 10: "invalid_data_type"}
+
+Dims = ctypes.c_int64 * 12
+handle = ctypes.c_void_p
+
+
+class ExecArg(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_int), ("memory", handle)]
+
+
+class Version(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int),
+                ("hash", ctypes.c_char_p), ("cpu_runtime", ctypes.c_uint),
+                ("gpu_runtime", ctypes.c_uint)]
+
+
+class OneDNNError(RuntimeError):
+    """A oneDNN call that did not succeed; the message names the primitive and the shapes."""
+
+
+_SIGNATURES = {
+    "dnnl_version": ([], ctypes.POINTER(Version)),
+    "dnnl_engine_create": ([ctypes.POINTER(handle), ctypes.c_int, ctypes.c_size_t], ctypes.c_int),
+    "dnnl_stream_create": ([ctypes.POINTER(handle), handle, ctypes.c_uint], ctypes.c_int),
+    "dnnl_stream_wait": ([handle], ctypes.c_int),
+    "dnnl_memory_desc_create_with_tag": (
+        [ctypes.POINTER(handle), ctypes.c_int, Dims, ctypes.c_int, ctypes.c_int], ctypes.c_int),
+    "dnnl_memory_desc_destroy": ([handle], ctypes.c_int),
+    "dnnl_memory_desc_equal": ([handle, handle], ctypes.c_int),
+    "dnnl_memory_desc_get_size": ([handle], ctypes.c_size_t),
+    "dnnl_memory_create": ([ctypes.POINTER(handle), handle, handle, handle], ctypes.c_int),
+    "dnnl_memory_set_data_handle": ([handle, handle], ctypes.c_int),
+    "dnnl_memory_destroy": ([handle], ctypes.c_int),
+    "dnnl_primitive_desc_query_md": ([handle, ctypes.c_int, ctypes.c_int], handle),
+    "dnnl_primitive_desc_query": ([handle, ctypes.c_int, ctypes.c_int, ctypes.c_void_p],
+                                  ctypes.c_int),
+    "dnnl_primitive_desc_destroy": ([handle], ctypes.c_int),
+    "dnnl_primitive_create": ([ctypes.POINTER(handle), handle], ctypes.c_int),
+    "dnnl_primitive_destroy": ([handle], ctypes.c_int),
+    "dnnl_primitive_execute": ([handle, handle, ctypes.c_int, ctypes.POINTER(ExecArg)],
+                               ctypes.c_int),
+    "dnnl_primitive_attr_create": ([ctypes.POINTER(handle)], ctypes.c_int),
+    "dnnl_primitive_attr_set_scratchpad_mode": ([handle, ctypes.c_int], ctypes.c_int),
+    "dnnl_reorder_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, handle, handle, handle, handle], ctypes.c_int),
+    "dnnl_convolution_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle, handle,
+         handle, Dims, Dims, Dims, Dims, handle], ctypes.c_int),
+    "dnnl_convolution_backward_data_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, Dims, Dims, Dims,
+         Dims, handle, handle], ctypes.c_int),
+    "dnnl_convolution_backward_weights_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, handle, Dims,
+         Dims, Dims, Dims, handle, handle], ctypes.c_int),
+}
+
+_state = {"lib": None, "engine": None, "stream": None, "error": None, "loaded": False}
+_lock = threading.Lock()
+
+
+def _candidates() -> list[str]:
+    named = os.environ.get("CONVNET_ONEDNN_LIBRARY")
+    if named:
+        return [named]
+    folders = [os.path.join(prefix, "lib") for prefix in dict.fromkeys(
+        (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(sys.executable))))]
+    return [os.path.join(folder, "libdnnl.so.3") for folder in folders] + ["libdnnl.so.3"]
+
+
+def disabled() -> bool:
+    """True when ``CONVNET_BACKEND=numpy`` asks for the NumPy backends only."""
+    return os.environ.get("CONVNET_BACKEND", "").lower() == "numpy"
+
+
+def _load() -> None:
+    errors = []
+    for path in _candidates():
+        if os.path.sep in path and not os.path.exists(path):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as error:
+            errors.append(f"{path}: {error}")
+            continue
+        for name, (arguments, result) in _SIGNATURES.items():
+            function = getattr(lib, name)
+            function.argtypes, function.restype = arguments, result
+        version = lib.dnnl_version().contents
+        if version.major != 3:
+            errors.append(f"{path}: oneDNN {version.major}.{version.minor}, expected 3.x")
+            continue
+        engine, stream = handle(), handle()
+        if lib.dnnl_engine_create(ctypes.byref(engine), CPU_ENGINE, 0) != SUCCESS or \
+                lib.dnnl_stream_create(ctypes.byref(stream), engine, STREAM_DEFAULT) != SUCCESS:
+            errors.append(f"{path}: no CPU engine")
+            continue
+        _state.update(lib=lib, engine=engine, stream=stream, path=path,
+                      version=f"{version.major}.{version.minor}.{version.patch}")
+        return
+    if errors:
+        _state["error"] = "; ".join(errors)
+        warnings.warn(f"oneDNN could not be loaded ({_state['error']}); convnet uses its NumPy "
+                      f"backends", RuntimeWarning, stacklevel=4)
+
+
+def lib():
+    """The loaded library (ctypes CDLL) or None."""
+    if not _state["loaded"]:
+        with _lock:
+            if not _state["loaded"]:
+                _load()
+                _state["loaded"] = True
+    return _state["lib"]
+
+
+def available() -> bool:
+    """Whether oneDNN is loaded and not turned off by ``CONVNET_BACKEND=numpy``."""
+    return not disabled() and lib() is not None
+
+
+def engine():
+    lib()
+    return _state["engine"]
+
+
+def stream():
+    lib()
+    return _state["stream"]
+
+
+def version() -> str | None:
+    """oneDNN's version string, or None when it is not loaded."""
+    return _state.get("version") if lib() is not None else None
+
+
+def check(status: int, what: str) -> None:
+    """Raise :class:`OneDNNError` naming ``what`` unless ``status`` is success."""
+    if status != SUCCESS:
+        raise OneDNNError(f"oneDNN {what}: {STATUS_NAMES.get(status, status)}")
+
+
+def dims(values) -> Dims:
+    array = Dims()
+    for index, value in enumerate(values):
+        array[index] = int(value)
+    return array
+
+
+def describe() -> dict:
+    """What the process uses: whether oneDNN is active, its version, path and threads."""
+    active = available()
+    return {"onednn": active, "version": version() if active else None,
+            "path": _state.get("path") if active else None,
+            "disabled_by_environment": disabled(), "load_error": _state.get("error")}

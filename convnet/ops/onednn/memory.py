@@ -1,0 +1,89 @@
+"""oneDNN memory descriptors and memory objects over NumPy buffers.
+
+A descriptor says shape, data type and layout (a plain row-major tag, or ``any`` to let a
+primitive choose its blocked layout); a :class:`Memory` binds a descriptor to a NumPy
+buffer for one call (``bind``), so one memory object serves every call of a cached
+primitive. Buffers for oneDNN's own layouts come from :func:`aligned_buffer` (64-byte
+aligned, as its kernels prefer).
+
+Example:
+    >>> from convnet.ops.onednn import library
+    >>> if library.available():
+    ...     md = plain_md((2, 3, 4, 5), 'float32')
+    ...     assert md_size(md) == 2 * 3 * 4 * 5 * 4
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from . import library as L
+
+ALIGNMENT = 64
+
+
+def _dtype_code(dtype) -> int:
+    name = np.dtype(dtype).name
+    if name not in L.DATA_TYPES:
+        raise L.OneDNNError(f"oneDNN: unsupported data type {name}")
+    return L.DATA_TYPES[name]
+
+
+def _create(shape, dtype, tag: int) -> L.handle:
+    md = L.handle()
+    L.check(L.lib().dnnl_memory_desc_create_with_tag(ctypes.byref(md), len(shape), L.dims(shape),
+                                                     _dtype_code(dtype), tag),
+            f"memory descriptor {tuple(shape)} {np.dtype(dtype).name}")
+    return md
+
+
+def plain_md(shape, dtype) -> L.handle:
+    """A row-major (C-contiguous) descriptor of ``shape``."""
+    return _create(shape, dtype, L.PLAIN_TAGS[len(shape)])
+
+
+def any_md(shape, dtype) -> L.handle:
+    """A descriptor whose layout the primitive chooses (``format_tag_any``)."""
+    return _create(shape, dtype, L.TAG_ANY)
+
+
+def md_size(md) -> int:
+    return L.lib().dnnl_memory_desc_get_size(md)
+
+
+def md_equal(a, b) -> bool:
+    return bool(L.lib().dnnl_memory_desc_equal(a, b))
+
+
+def query_md(pd, what: str) -> L.handle:
+    """The descriptor ``what`` ('src', 'weights', 'dst', 'diff_src', ...) a primitive chose."""
+    return L.lib().dnnl_primitive_desc_query_md(pd, L.QUERY[what], 0)
+
+
+def aligned_buffer(nbytes: int) -> np.ndarray:
+    """A uint8 array of ``nbytes`` starting on a 64-byte boundary."""
+    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
+    offset = (-raw.ctypes.data) % ALIGNMENT
+    return raw[offset:offset + nbytes]
+
+
+class Memory:
+    """A oneDNN memory object for descriptor ``md``, bound to a buffer per call."""
+
+    def __init__(self, md):
+        self.md = md
+        self.handle = L.handle()
+        L.check(L.lib().dnnl_memory_create(ctypes.byref(self.handle), md, L.engine(), None),
+                "memory")
+
+    def bind(self, array: np.ndarray) -> "Memory":
+        L.check(L.lib().dnnl_memory_set_data_handle(self.handle, array.ctypes.data),
+                "set data handle")
+        return self
+
+    def __del__(self):
+        library = L._state.get("lib")
+        if library is not None and self.handle:
+            library.dnnl_memory_destroy(self.handle)
