@@ -31,7 +31,7 @@ import functools
 import numpy as np
 
 from ..onednn import library as L
-from ..onednn.memory import Memory, aligned_buffer, any_md, md_equal, md_size, plain_md
+from ..onednn.memory import Memory, _create, aligned_buffer, any_md, md_equal, md_size, plain_md
 from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
 from .spec import ConvSpec
 
@@ -63,40 +63,74 @@ def _weight_shape(spec: ConvSpec) -> tuple[int, ...]:
     return (spec.groups, out_channels // spec.groups, in_per_group) + spec.kernel_size
 
 
-class _Layout:
-    """A tensor's plain (user) descriptor, the primitive's descriptor, and the reorders
-    between them (None where the primitive took the plain layout)."""
+CHANNELS_LAST_TAGS = {3: 15, 4: 22, 5: 33}          # oneDNN's nwc, nhwc, ndhwc
 
-    def __init__(self, shape, chosen_md, to_chosen: bool, from_chosen: bool):
+
+def is_channels_last(array: np.ndarray) -> bool:
+    """Whether ``array`` (N, C, *spatial) is a view of channels-last memory."""
+    return (not array.flags.c_contiguous and array.ndim in CHANNELS_LAST_TAGS
+            and np.moveaxis(array, 1, -1).flags.c_contiguous)
+
+
+class _Layout:
+    """One tensor of a primitive: the descriptor the primitive chose, and the reorders from
+    and to the two layouts convnet hands it (row-major NCHW, or channels-last memory, the
+    layout of convnet's own convolution outputs), each made on first use; none where the
+    primitive took that layout itself."""
+
+    def __init__(self, shape, chosen_md, activation: bool = True):
         self.shape = tuple(shape)
-        self.plain = plain_md(shape, np.float32)
+        self.activation = activation          # weights are always row-major OIHW
         self.md = chosen_md
         self.nbytes = md_size(chosen_md)
-        same = md_equal(self.plain, chosen_md)
-        self.to_chosen = Reorder(self.plain, chosen_md) if to_chosen and not same else None
-        self.from_chosen = Reorder(chosen_md, self.plain) if from_chosen and not same else None
         self.memory = Memory(chosen_md)
+        self._user = {}
+
+    def _variant(self, channels_last: bool):
+        if channels_last not in self._user:
+            user = (_create_tagged(self.shape, CHANNELS_LAST_TAGS[len(self.shape)])
+                    if channels_last else plain_md(self.shape, np.float32))
+            same = md_equal(user, self.md)
+            self._user[channels_last] = (None, None) if same else (
+                Reorder(user, self.md), Reorder(self.md, user))
+        return self._user[channels_last]
 
     def into(self, array: np.ndarray) -> np.ndarray:
-        """``array`` (plain) in the primitive's layout: itself, or a reordered copy."""
-        array = np.ascontiguousarray(array)
-        if self.to_chosen is None:
-            return array
+        """``array`` (N, C, ... in either layout) in the primitive's layout: itself, or a
+        reordered copy."""
+        channels_last = self.activation and is_channels_last(array)
+        if not channels_last:
+            array = np.ascontiguousarray(array)
+        to_chosen, _ = self._variant(channels_last)
+        source = np.moveaxis(array, 1, -1) if channels_last else array
+        if to_chosen is None:
+            return source
         target = aligned_buffer(self.nbytes)
-        self.to_chosen(array, target)
+        to_chosen(source, target)
         return target
 
-    def empty(self) -> np.ndarray:
-        return aligned_buffer(self.nbytes) if self.from_chosen is not None else \
-            np.empty(self.shape, np.float32)
+    def output(self):
+        """``(buffer for the primitive, the result array in channels-last memory)``."""
+        _, from_chosen = self._variant(self.channels_last_ok)
+        last = (self.shape[0],) + self.shape[2:] + (self.shape[1],)
+        result = np.empty(last if self.channels_last_ok else self.shape, np.float32)
+        buffer = result if from_chosen is None else aligned_buffer(self.nbytes)
+        return buffer, result
 
-    def out_of(self, buffer: np.ndarray, shape) -> np.ndarray:
-        """A plain array of ``shape`` from a primitive's output ``buffer``."""
-        if self.from_chosen is None:
-            return buffer.reshape(shape)
-        plain = np.empty(shape, np.float32)
-        self.from_chosen(buffer, plain)
-        return plain
+    def finish(self, buffer: np.ndarray, result: np.ndarray) -> np.ndarray:
+        """The result as (N, C, *spatial), reordered from ``buffer`` where needed."""
+        _, from_chosen = self._variant(self.channels_last_ok)
+        if from_chosen is not None:
+            from_chosen(buffer, result)
+        return np.moveaxis(result, -1, 1) if self.channels_last_ok else result
+
+    @property
+    def channels_last_ok(self) -> bool:
+        return self.activation and len(self.shape) in CHANNELS_LAST_TAGS
+
+
+def _create_tagged(shape, tag: int):
+    return _create(shape, np.float32, tag)
 
 
 class _Plan:
@@ -134,17 +168,17 @@ class _Plan:
             user_scratchpad_attr()), f"{what} backward weights")
         self.backward_weights = Primitive(weights_pd, f"{what} backward weights")
 
-        self.src = _Layout(src, self.forward.md("src"), True, False)
-        self.weights = _Layout(weights, self.forward.md("weights"), True, False)
-        self.dst = _Layout(dst, self.forward.md("dst"), False, True)
+        self.src = _Layout(src, self.forward.md("src"))
+        self.weights = _Layout(weights, self.forward.md("weights"), activation=False)
+        self.dst = _Layout(dst, self.forward.md("dst"))
         self.bias = Memory(bias_md)
-        self.data_weights = _Layout(weights, self.backward_data.md("weights"), True, False)
-        self.data_diff_dst = _Layout(dst, self.backward_data.md("diff_dst"), True, False)
-        self.diff_src = _Layout(src, self.backward_data.md("diff_src"), False, True)
-        self.weights_src = _Layout(src, self.backward_weights.md("src"), True, False)
-        self.weights_diff_dst = _Layout(dst, self.backward_weights.md("diff_dst"), True, False)
-        self.diff_weights = _Layout(weights, self.backward_weights.md("diff_weights"), False,
-                                    True)
+        self.data_weights = _Layout(weights, self.backward_data.md("weights"), activation=False)
+        self.data_diff_dst = _Layout(dst, self.backward_data.md("diff_dst"))
+        self.diff_src = _Layout(src, self.backward_data.md("diff_src"))
+        self.weights_src = _Layout(src, self.backward_weights.md("src"))
+        self.weights_diff_dst = _Layout(dst, self.backward_weights.md("diff_dst"))
+        self.diff_weights = _Layout(weights, self.backward_weights.md("diff_weights"),
+                                    activation=False)
         self.diff_bias = Memory(bias_md)
         self.src_reused = md_equal(self.src.md, self.weights_src.md)
         self.diff_dst_reused = md_equal(self.data_diff_dst.md, self.weights_diff_dst.md)
@@ -161,11 +195,10 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: Co
     bias = np.ascontiguousarray(bias, np.float32) if plan.has_bias else None
     if plan.has_bias:
         arguments[L.ARG_BIAS] = plan.bias.bind(bias)
-    out = plan.dst.empty()
+    out, y = plan.dst.output()
     arguments[L.ARG_DST] = plan.dst.memory.bind(out)
     plan.forward.execute(arguments)
-    y = plan.dst.out_of(out, spec.output_shape)
-    return y, (x, weight, src if plan.src_reused else None)
+    return plan.dst.finish(out, y), (x, weight, src if plan.src_reused else None)
 
 
 def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool = True):
@@ -175,15 +208,15 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool
     data_diff_dst = plan.data_diff_dst.into(dy)
     dx = None
     if need_input_grad:
-        out, weights = plan.diff_src.empty(), plan.data_weights.into(weight)
+        (out, result), weights = plan.diff_src.output(), plan.data_weights.into(weight)
         plan.backward_data.execute({
             L.ARG_DIFF_DST: plan.data_diff_dst.memory.bind(data_diff_dst),
             L.ARG_WEIGHTS: plan.data_weights.memory.bind(weights),
             L.ARG_DIFF_SRC: plan.diff_src.memory.bind(out)})
-        dx = plan.diff_src.out_of(out, spec.input_shape)
+        dx = plan.diff_src.finish(out, result)
     diff_dst = data_diff_dst if plan.diff_dst_reused else plan.weights_diff_dst.into(dy)
     src = blocked_src if blocked_src is not None else plan.weights_src.into(x)
-    diff_weights = plan.diff_weights.empty()
+    diff_weights, dw = plan.diff_weights.output()
     arguments = {L.ARG_SRC: plan.weights_src.memory.bind(src),
                  L.ARG_DIFF_DST: plan.weights_diff_dst.memory.bind(diff_dst),
                  L.ARG_DIFF_WEIGHTS: plan.diff_weights.memory.bind(diff_weights)}
@@ -192,5 +225,5 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool
         db = np.empty(spec.weight_shape[0], np.float32)
         arguments[L.ARG_DIFF_BIAS] = plan.diff_bias.bind(db)
     plan.backward_weights.execute(arguments)
-    dw = plan.diff_weights.out_of(diff_weights, spec.weight_shape)
+    dw = plan.diff_weights.finish(diff_weights, dw).reshape(spec.weight_shape)
     return dx, dw, db

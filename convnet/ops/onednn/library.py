@@ -116,8 +116,11 @@ def disabled() -> bool:
 
 def _load() -> None:
     errors = []
+    named = bool(os.environ.get("CONVNET_ONEDNN_LIBRARY"))
     for path in _candidates():
         if os.path.sep in path and not os.path.exists(path):
+            if named:
+                errors.append(f"{path}: no such file")
             continue
         try:
             lib = ctypes.CDLL(path)

@@ -32,6 +32,7 @@ def _dtype_code(dtype) -> int:
 
 
 def _create(shape, dtype, tag: int) -> L.handle:
+    """A descriptor of ``shape`` with oneDNN format tag ``tag``."""
     md = L.handle()
     L.check(L.lib().dnnl_memory_desc_create_with_tag(ctypes.byref(md), len(shape), L.dims(shape),
                                                      _dtype_code(dtype), tag),
