@@ -133,3 +133,12 @@ def test_a_library_that_fails_to_load_warns_once_and_falls_back(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "72.0"
     assert result.stderr.count("oneDNN could not be loaded") == 1
+
+
+def test_convnet_info_names_the_backend_and_its_kernel(capsys):
+    from convnet.cli import main
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert f"oneDNN {library.version()}" in out and "jit:" in out or "ref:" in out
+    result = _python("from convnet.cli import main; main(['info'])", CONVNET_BACKEND="numpy")
+    assert "oneDNN turned off by CONVNET_BACKEND=numpy" in result.stdout

@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import explore_command, export_command, image_commands, model_commands, train_command
+from . import (explore_command, export_command, image_commands, info, model_commands,
+               train_command)
 from .demo import demo
 
 USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convnet", description="Convolutional networks in NumPy: train, inspect, predict.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train_command.add_parser(commands)
     model_commands.add_parsers(commands)
@@ -33,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     explore_command.add_parser(commands)
     image_commands.add_parsers(commands)
     commands.add_parser("demo", help="the notes' worked examples, computed by convnet")
+    info.add_parser(commands)
     return parser
+
+
+def _version() -> str:
+    from .. import __version__
+    return f"convnet {__version__} (backends: run 'convnet info')"
 
 
 def main(argv: list[str] | None = None) -> int:

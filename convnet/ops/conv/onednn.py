@@ -33,7 +33,7 @@ import numpy as np
 from ..onednn import library as L
 from ..onednn.memory import Memory, _create, aligned_buffer, any_md, md_equal, md_size, plain_md
 from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
-from .spec import ConvSpec
+from .spec import ConvSpec, conv_spec
 
 SPATIAL_DIMS = (1, 2, 3)
 
@@ -227,3 +227,21 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool
     plan.backward_weights.execute(arguments)
     dw = plan.diff_weights.finish(diff_weights, dw).reshape(spec.weight_shape)
     return dx, dw, db
+
+
+def implementation(spec: ConvSpec) -> str | None:
+    """oneDNN's name for the kernel it runs a spec's forward pass with (e.g.
+    ``'jit:avx512_core'``: the instruction set it chose), or None when oneDNN cannot.
+
+    Example:
+        >>> spec = conv_spec((8, 16, 14, 14), np.float32, (16, 16, 3, 3), padding=1)
+        >>> implementation(spec) is None or ':' in implementation(spec)
+        True
+    """
+    plan = _plan(spec) if L.available() else None
+    if plan is None:
+        return None
+    name = ctypes.c_char_p()
+    L.check(L.lib().dnnl_primitive_desc_query(plan.forward.pd, L.QUERY_IMPL_INFO, 0,
+                                              ctypes.byref(name)), "implementation query")
+    return name.value.decode()
