@@ -19,6 +19,11 @@ torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
 pytestmark = pytest.mark.skipif(not library.available(),
                                 reason="oneDNN (the onednn-cpu-gomp wheel) is not installed")
 
+
+@pytest.fixture(autouse=True)
+def onednn_chosen(monkeypatch):
+    monkeypatch.setenv("CONVNET_BACKEND", "onednn")
+
 # (input shape, out channels, kernel, stride, padding, dilation, groups, bias)
 CASES = [
     ((2, 4, 9, 9), 6, 3, 2, "same", 1, 1, True),       # the notes' strided 'same'
@@ -116,9 +121,10 @@ def test_the_numpy_switch_turns_onednn_off():
             "x = np.ones((2, 8, 8, 8), np.float32); w = np.ones((8, 8, 3, 3), np.float32);"
             "print(dispatch.choose_backend(x, w, conv_spec(x.shape, x.dtype, w.shape, padding=1)"
             ").__name__)")
-    assert _python(code).stdout.strip() == "convnet.ops.conv.onednn"
-    assert _python(code, CONVNET_BACKEND="numpy").stdout.strip() == \
-        "convnet.ops.conv.channels_last"
+    assert _python(code, CONVNET_BACKEND="onednn").stdout.strip() == "convnet.ops.conv.onednn"
+    for switch in ("numpy", ""):
+        assert _python(code, CONVNET_BACKEND=switch).stdout.strip() == \
+            "convnet.ops.conv.channels_last"
 
 
 def test_a_library_that_fails_to_load_warns_once_and_falls_back(tmp_path):
@@ -129,7 +135,7 @@ def test_a_library_that_fails_to_load_warns_once_and_falls_back(tmp_path):
             "y = F.conv2d(np.ones((1, 8, 5, 5), np.float32), np.ones((8, 8, 3, 3), np.float32),"
             " padding=1); y2 = F.conv2d(np.ones((1, 8, 5, 5), np.float32),"
             " np.ones((8, 8, 3, 3), np.float32), padding=1); print(float(y.data[0, 0, 2, 2]))")
-    result = _python(code, CONVNET_ONEDNN_LIBRARY=str(broken))
+    result = _python(code, CONVNET_ONEDNN_LIBRARY=str(broken), CONVNET_BACKEND="onednn")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "72.0"
     assert result.stderr.count("oneDNN could not be loaded") == 1
@@ -139,6 +145,6 @@ def test_convnet_info_names_the_backend_and_its_kernel(capsys):
     from convnet.cli import main
     assert main(["info"]) == 0
     out = capsys.readouterr().out
-    assert f"oneDNN {library.version()}" in out and "jit:" in out or "ref:" in out
+    assert f"oneDNN {library.version()} (jit:" in out and "CONVNET_BACKEND" not in out
     result = _python("from convnet.cli import main; main(['info'])", CONVNET_BACKEND="numpy")
     assert "oneDNN turned off by CONVNET_BACKEND=numpy" in result.stdout

@@ -38,9 +38,12 @@ def run(args) -> int:
     facts = collect()
     print(f"convnet {facts['convnet']} (Python {facts['python']}, NumPy {facts['numpy']}, "
           f"numba {facts['numba']}), {facts['cpus']} CPUs")
-    if facts["onednn"]:
+    if facts["onednn"] and facts["chosen"] == "onednn":
         print(f"convolution backend: oneDNN {facts['version']} ({facts['onednn_kernel']}), "
               f"{facts['path']}")
+    elif facts["onednn"]:
+        print(f"convolution backend: NumPy/numba; oneDNN {facts['version']} "
+              f"({facts['onednn_kernel']}) is installed, used with CONVNET_BACKEND=onednn")
     elif facts["disabled_by_environment"]:
         print("convolution backend: NumPy/numba (oneDNN turned off by CONVNET_BACKEND=numpy)")
     elif facts["load_error"]:

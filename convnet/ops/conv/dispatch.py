@@ -35,7 +35,7 @@ about the same time, and ``benchmarks/fft.py`` checks the choice against measure
 Backends: :mod:`.reference` (any convolution, and every empty one), :mod:`.direct`
 (stride 1, few input channels and filters: first layers), :mod:`.onednn` (oneDNN's JIT
 kernels, float32 with zero padding, when the library is installed: chosen first by
-``'auto'``), :mod:`.channels_last` (1-D and 2-D without groups, one dtype: the usual case
+``'auto'`` under ``CONVNET_BACKEND=onednn``), :mod:`.channels_last` (1-D and 2-D without groups, one dtype: the usual case
 without oneDNN) and :mod:`.fft`; each is
 ``supports(spec, x, weight)``, ``forward(x, weight, bias, spec) -> (y, saved)`` and
 ``backward(dy, saved, spec, need_input_grad) -> (dx, dweight, dbias)``.
@@ -153,7 +153,7 @@ def choose_backend(x: np.ndarray, weight: np.ndarray, spec: ConvSpec, algorithm:
     """The backend module that computes this call (see the module docstring)."""
     if x.size == 0 or weight.size == 0:
         return reference
-    if algorithm == "auto" and not direct.supports(spec, x, weight) \
+    if algorithm == "auto" and onednn.L.preferred() and not direct.supports(spec, x, weight) \
             and onednn.supports(spec, x, weight) and not _fft_far_cheaper(spec):
         return onednn
     if choose_algorithm(spec, algorithm) == "fft":

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 
 import numpy as np
 
@@ -181,6 +182,8 @@ class _Plan:
                                     activation=False)
         self.diff_bias = Memory(bias_md)
         self.src_reused = md_equal(self.src.md, self.weights_src.md)
+        work = math.prod(spec.output_shape) * math.prod(spec.weight_shape[1:])
+        self.threads = L.threads_for(work)
         self.diff_dst_reused = md_equal(self.data_diff_dst.md, self.weights_diff_dst.md)
 
 
@@ -188,6 +191,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: Co
     """``(y, saved)``: y in NCHW; ``saved`` keeps the input in oneDNN's layout for the
     weight gradient when both primitives chose the same one."""
     plan = _plan(spec)
+    L.use_threads(plan.threads)
     # every buffer bound to a memory object is held in a local until the call returns
     src, weights = plan.src.into(x), plan.weights.into(weight)
     arguments = {L.ARG_SRC: plan.src.memory.bind(src),
@@ -204,6 +208,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: Co
 def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool = True):
     """``(dx, dweight, dbias)``; dx is None when ``need_input_grad`` is False."""
     plan = _plan(spec)
+    L.use_threads(plan.threads)
     x, weight, blocked_src = saved
     data_diff_dst = plan.data_diff_dst.into(dy)
     dx = None

@@ -2,8 +2,8 @@
 
 Example:
     >>> from convnet.ops import onednn
-    >>> sorted(onednn.library.describe())[:2]
-    ['disabled_by_environment', 'load_error']
+    >>> sorted(onednn.library.describe())[:3]
+    ['chosen', 'disabled_by_environment', 'load_error']
 """
 
 from . import library

@@ -2,9 +2,10 @@
 its version, the CPU engine and stream, and every call's status turned into a Python error.
 
 The library comes from the ``onednn-cpu-gomp`` wheel, which installs ``libdnnl.so.3`` in
-``<prefix>/lib``; ``CONVNET_ONEDNN_LIBRARY`` may name another file. ``CONVNET_BACKEND=numpy``
-turns oneDNN off (:func:`available` is then False and the NumPy backends run); a library
-that fails to load (another CPU, a missing libgomp) gives one warning and the same fallback.
+``<prefix>/lib``; ``CONVNET_ONEDNN_LIBRARY`` may name another file. ``CONVNET_BACKEND=onednn``
+makes 'auto' dispatch choose oneDNN where it applies, ``CONVNET_BACKEND=numpy`` turns it off
+entirely (:func:`available` is then False); a library that fails to load (another CPU, a
+missing libgomp) gives one warning and the NumPy backends run.
 
 The enum values are those of oneDNN 3.x's ``dnnl_types.h`` (checked against 3.2).
 
@@ -109,9 +110,27 @@ def _candidates() -> list[str]:
     return [os.path.join(folder, "libdnnl.so.3") for folder in folders] + ["libdnnl.so.3"]
 
 
+# What 'auto' dispatch uses when CONVNET_BACKEND is unset. oneDNN wins convolution by
+# convolution (0.8-0.9x PyTorch's time) but not yet in whole training steps, whose layers
+# between convolutions run on convnet's channels-last kernels (docs/performance.md): until
+# the blocked layout is kept between layers it is asked for with CONVNET_BACKEND=onednn.
+DEFAULT_BACKEND = "numpy"
+
+
+def chosen_backend() -> str:
+    """'onednn' or 'numpy': ``CONVNET_BACKEND`` if set, else :data:`DEFAULT_BACKEND`."""
+    choice = os.environ.get("CONVNET_BACKEND", "").lower() or DEFAULT_BACKEND
+    return "onednn" if choice == "onednn" else "numpy"
+
+
 def disabled() -> bool:
     """True when ``CONVNET_BACKEND=numpy`` asks for the NumPy backends only."""
     return os.environ.get("CONVNET_BACKEND", "").lower() == "numpy"
+
+
+def preferred() -> bool:
+    """Whether 'auto' dispatch should pick oneDNN where it applies (loaded and chosen)."""
+    return chosen_backend() == "onednn" and available()
 
 
 def _load() -> None:
@@ -192,8 +211,44 @@ def dims(values) -> Dims:
 
 
 def describe() -> dict:
-    """What the process uses: whether oneDNN is active, its version, path and threads."""
+    """What the process uses: whether oneDNN is loaded and chosen, its version and path."""
     active = available()
-    return {"onednn": active, "version": version() if active else None,
+    return {"onednn": active, "chosen": chosen_backend(),
+            "version": version() if active else None,
             "path": _state.get("path") if active else None,
             "disabled_by_environment": disabled(), "load_error": _state.get("error")}
+
+
+# ---------------------------------------------------------------- OpenMP threads
+_openmp = {"set": None, "current": None}
+SMALL_WORK = 2_000_000     # multiply-adds below which one thread beats the hand-off
+
+
+def _omp_set_num_threads():
+    if _openmp["set"] is None:
+        try:
+            function = ctypes.CDLL("libgomp.so.1").omp_set_num_threads
+            function.argtypes, function.restype = [ctypes.c_int], None
+        except (OSError, AttributeError):  # pragma: no cover - another OpenMP runtime
+            function = False
+        _openmp["set"] = function
+    return _openmp["set"]
+
+
+def threads_for(work: int) -> int:
+    """How many OpenMP threads a primitive of ``work`` multiply-adds runs on: one for small
+    work (waking the other thread costs more than it saves, and its spin afterwards takes
+    the core convnet's own threads need), every CPU otherwise; ``CONVNET_NUM_THREADS``
+    caps it."""
+    cap = os.environ.get("CONVNET_NUM_THREADS")
+    cpus = int(cap) if cap and cap.isdigit() and int(cap) > 0 else (os.cpu_count() or 1)
+    return 1 if work < SMALL_WORK else cpus
+
+
+def use_threads(count: int) -> None:
+    """Make oneDNN's next primitives (from this thread) run on ``count`` OpenMP threads."""
+    if _openmp["current"] != count:
+        setter = _omp_set_num_threads()
+        if setter:
+            setter(count)
+        _openmp["current"] = count
