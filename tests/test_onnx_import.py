@@ -33,6 +33,7 @@ EXCLUDED = {
     r"test_einsum_.*": "written at an opset newer than convnet reads, or more than two operands",
     r"test_maxpool_with_argmax.*": "the Indices output",
     r"test_reduce_max_empty_set.*": "a reduction over an empty axis",
+    r"test_reduce_log_sum_.*_expanded": "written at opset 28, newer than convnet reads",
     r"test_reshape_allowzero_reordered": "allowzero=1",
     r"test_resize_.*(cubic|tf_crop|antialias|half_pixel_symmetric).*": "interpolation torch does not have",
     r"test_resize_.*nearest.*": "nearest modes other than torch's (asymmetric, floor)",
@@ -225,9 +226,9 @@ def test_external_data_outside_the_folder_is_never_read(tmp_path):
 
 def test_unsupported_operator_names_node_operator_and_opset():
     from onnx import TensorProto, helper
-    graph = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="mystery")], "g",
+    graph = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"], name="mystery")], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    with pytest.raises(OnnxImportError, match=r"node 'mystery' uses operator Erf \(opset 17\)"):
+    with pytest.raises(OnnxImportError, match=r"node 'mystery' uses operator Hardmax \(opset 17\)"):
         load(io.BytesIO(proto.SerializeToString()))

@@ -385,6 +385,81 @@ def dropout(inputs, a, node):
     return [inputs[0]]
 
 
+def clip(inputs, a, node):
+    """Clip to ``[min, max]`` (inputs since opset 11, attributes before; either may be absent)."""
+    x = inputs[0]
+    low = inputs[1] if len(inputs) > 1 and inputs[1] is not None else a.get("min")
+    high = inputs[2] if len(inputs) > 2 and inputs[2] is not None else a.get("max")
+    if low is None and high is None:
+        return [x]
+    low = None if low is None else np.asarray(_data(low)).astype(_data(x).dtype)
+    high = None if high is None else np.asarray(_data(high)).astype(_data(x).dtype)
+    if low is not None and high is not None and low > high:      # ONNX: everything is max
+        return [_as_tensor(x) * 0 + Tensor(high)]
+    return [_as_tensor(x).clamp(low, high)]
+
+
+def hard_sigmoid(inputs, a, node):
+    """``max(0, min(1, alpha x + beta))`` (ONNX's defaults alpha 0.2, beta 0.5)."""
+    alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
+    x = _as_tensor(inputs[0])
+    return [(x * np.asarray(alpha, x.dtype) + np.asarray(beta, x.dtype)).clamp(0, 1)]
+
+
+def _axes(inputs, a):
+    if len(inputs) > 1 and inputs[1] is not None:
+        return _ints(inputs[1])
+    return a.get("axes")
+
+
+def reduce(function_name: str):
+    def op(inputs, a, node):
+        x = _as_tensor(inputs[0])
+        axes = _axes(inputs, a)
+        keep = bool(a.get("keepdims", 1))
+        if not axes:
+            if a.get("noop_with_empty_axes", 0):
+                return [x]
+            axes = list(range(x.ndim))
+        if x.data.dtype.kind not in "f" or (x.size == 0 and function_name != "sum"):
+            raise UnsupportedNode(f"{node.op_type} of a {x.dtype} input of shape {x.shape}")
+        return [getattr(x, function_name)(dim=tuple(axes), keepdim=keep)]
+    return op
+
+
+def squeeze(inputs, a, node):
+    x = inputs[0]
+    axes = _axes(inputs, a)
+    shape = np.shape(_data(x))
+    if axes is None:
+        kept = [n for n in shape if n != 1]
+    else:
+        drop = {axis % len(shape) for axis in axes}
+        kept = [n for i, n in enumerate(shape) if i not in drop]
+    return [x.reshape(tuple(kept)) if isinstance(x, Tensor) else np.reshape(x, kept)]
+
+
+def erf(inputs, a, node):
+    from ..functional.smooth_activation import _erf
+    x = _as_tensor(inputs[0])
+    if x.data.dtype.kind != "f":
+        raise UnsupportedNode(f"Erf of {x.dtype} values")
+    data = x.data
+    scale = np.asarray(2 / np.sqrt(np.pi), data.dtype)
+    return [record(_erf(data), (x,), lambda g: (g * scale * np.exp(-data * data),))]
+
+
+def _elementwise(function):
+    def op(inputs, a, node):
+        x = inputs[0]
+        if not isinstance(x, Tensor):                            # shape arithmetic
+            return [np.asarray(function(_as_tensor(x)).data)]
+        if x.data.dtype.kind != "f":
+            raise UnsupportedNode(f"{node.op_type} of {x.dtype} values")
+        return [function(x)]
+    return op
+
+
 def _binary(fn):
     def op(inputs, a, node):
         x, y = inputs
@@ -420,4 +495,9 @@ OPS = {
     "Concat": concat,
     "Dropout": dropout, "Identity": lambda inputs, a, node: [inputs[0]],
     "Constant": constant, "Slice": slice_, "Unsqueeze": unsqueeze, "ReduceMax": reduce_max, "Einsum": einsum,
+    "Clip": clip, "HardSigmoid": hard_sigmoid, "HardSwish": _unary(F.hardswish),
+    "ReduceMean": reduce("mean"), "ReduceSum": reduce("sum"), "Squeeze": squeeze, "Erf": erf,
+    "Sqrt": _elementwise(lambda x: x.sqrt()), "Exp": _elementwise(lambda x: x.exp()),
+    "Log": _elementwise(lambda x: x.log()), "Neg": _elementwise(lambda x: -x),
+    "Abs": _elementwise(lambda x: x.abs()),
 }
