@@ -66,6 +66,10 @@ MODELS = {
 }
 
 
+# classifiers that are not a chain of layers: a name -> (convnet.nn class, its arguments)
+RESIDUAL_MODELS = {f"resnet{depth}": ("CifarResNet", {"depth": depth})
+                   for depth in (20, 32, 44, 56, 110)}
+
 # per-pixel classifiers (seed 002's structured outputs): a name, then options as key=value,
 # e.g. "unet depth=4 width=32 bn=0"; built by build_segmentation_model
 SEGMENTATION_MODELS = {
@@ -84,7 +88,10 @@ class ArchError(ValueError):
 
 def describe_models() -> str:
     """One line per named model with its architecture string."""
-    return "\n".join(f"{name:<12} {arch.format(classes='<classes>')}" for name, arch in MODELS.items())
+    lines = [f"{name:<12} {arch.format(classes='<classes>')}" for name, arch in MODELS.items()]
+    lines += [f"{name:<12} He et al. 2016's CIFAR ResNet, {args['depth']} layers"
+              for name, (_, args) in RESIDUAL_MODELS.items()]
+    return "\n".join(lines)
 
 
 _CONV = re.compile(r"\[(\d+)\|(\d+)(?:x(\d+))?((?:\s+\S+)*)\]$")
@@ -160,6 +167,12 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
     """
     if is_segmentation_model(arch):
         return build_segmentation_model(arch, input_shape, num_classes, rng)
+    if arch in RESIDUAL_MODELS:
+        if num_classes is None:
+            raise ValueError(f"num_classes: model {arch!r} needs the number of classes")
+        class_name, arguments = RESIDUAL_MODELS[arch]
+        return getattr(nn, class_name)(num_classes=num_classes, in_channels=input_shape[0],
+                                       rng=rng, **arguments)
     if arch in MODELS:
         if num_classes is None:
             raise ValueError(f"num_classes: model {arch!r} needs the number of classes")

@@ -40,7 +40,8 @@ def add_parser(commands) -> None:
                              "folder:PATH of images and masks")
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--model", help="a model name: digits-cnn, lenet, lenet-1998, fashion-cnn, "
-                                       "uwnet-cifar, mlp; per pixel: unet, unet-transpose, fcn, "
+                                       "uwnet-cifar, mlp, resnet20/32/44/56/110 (CIFAR "
+                                       "ResNets); per pixel: unet, unet-transpose, fcn, "
                                        "refine (default: the dataset's)")
     model.add_argument("--refine", type=int, metavar="T",
                        help="segmentation: the recurrent refinement model, T labellings by "
@@ -112,7 +113,8 @@ def _run(args, rank: int, world: int) -> int:
     from .. import optim
     from ..data import DataLoader, load_dataset, random_split
     from ..io import save
-    from ..models import MODELS, SEGMENTATION_MODELS, build_model, is_segmentation_model
+    from ..models import (MODELS, RESIDUAL_MODELS, SEGMENTATION_MODELS, build_model,
+                          is_segmentation_model)
     from ..train import Trainer, TrainingDiverged, write_metrics
 
     key = "folder" if args.dataset.startswith("folder:") else args.dataset.lower()
@@ -166,9 +168,11 @@ def _run(args, rank: int, world: int) -> int:
     test_loader = DataLoader(test, 256, normalize=normalize, shard=shard) if test is not None else None
 
     classes = list(full_train.classes)
-    if args.model is not None and args.model not in MODELS and args.model not in SEGMENTATION_MODELS:
+    if args.model is not None and args.model not in MODELS and args.model not in \
+            SEGMENTATION_MODELS and args.model not in RESIDUAL_MODELS:
         raise ValueError(f"--model: unknown model {args.model!r}; expected one of "
-                         f"{', '.join([*MODELS, *SEGMENTATION_MODELS])} (or an architecture with "
+                         f"{', '.join([*MODELS, *RESIDUAL_MODELS, *SEGMENTATION_MODELS])} (or an "
+                         f"architecture with "
                          f"--arch)")
     refine = None if args.refine is None else f"refine steps={args.refine}"
     arch = next(choice for choice in (args.arch, args.model, refine, defaults["model"])

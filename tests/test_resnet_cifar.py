@@ -1,0 +1,105 @@
+"""He et al. 2016's CIFAR ResNets (resnet20 ... resnet110): the paper's parameter counts, the
+same outputs and gradients as a PyTorch twin with the same weights, and the command line
+training, saving and evaluating one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnet
+import convnet.nn as nn
+from convnet.models import RESIDUAL_MODELS, build_model
+
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
+tnn = torch.nn
+TF = torch.nn.functional
+
+
+class TorchBlock(tnn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(cout)
+        self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = tnn.BatchNorm2d(cout)
+        self.stride, self.extra = stride, cout - cin
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(TF.relu(self.bn1(self.conv1(x)))))
+        short = x[:, :, ::self.stride, ::self.stride]
+        if self.extra:
+            short = TF.pad(short, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+        return TF.relu(out + short)
+
+
+class TorchResNet(tnn.Module):
+    def __init__(self, depth, classes=10):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.conv1 = tnn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(16)
+        cin = 16
+        for stage, (width, stride) in enumerate(((16, 1), (32, 2), (64, 2)), start=1):
+            blocks = []
+            for i in range(n):
+                blocks.append(TorchBlock(cin, width, stride if i == 0 else 1))
+                cin = width
+            setattr(self, f"layer{stage}", tnn.Sequential(*blocks))
+        self.avgpool = tnn.AdaptiveAvgPool2d(1)
+        self.fc = tnn.Linear(64, classes)
+
+    def forward(self, x):
+        x = TF.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+@pytest.mark.parametrize("name, millions", [("resnet20", 0.27), ("resnet32", 0.46),
+                                            ("resnet44", 0.66), ("resnet56", 0.85),
+                                            ("resnet110", 1.7)])
+def test_parameter_counts_are_the_papers(name, millions):
+    model = build_model(name, (3, 32, 32), 10, rng=0)
+    count = sum(p.size for p in model.parameters())
+    assert round(count / 1e6, 2 if millions < 1 else 1) == millions
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_resnet20_matches_a_torch_twin(training):
+    torch.manual_seed(0)
+    theirs = TorchResNet(20).double().train(training)
+    ours = build_model("resnet20", (3, 32, 32), 10, rng=0).double().train(training)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((4, 3, 16, 16))
+    expected_in, actual_in = torch.tensor(x, requires_grad=True), convnet.tensor(x, requires_grad=True)
+    expected, actual = theirs(expected_in), ours(actual_in)
+    np.testing.assert_allclose(actual.data, expected.detach().numpy(), rtol=1e-9, atol=1e-10)
+    upstream = np.random.default_rng(1).standard_normal(expected.shape)
+    (expected * torch.tensor(upstream)).sum().backward()
+    (actual * convnet.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(actual_in.grad, expected_in.grad.numpy(), rtol=1e-8, atol=1e-10)
+    grads = dict(ours.named_parameters())
+    for key, parameter in theirs.named_parameters():
+        np.testing.assert_allclose(grads[key].grad, parameter.grad.numpy(), rtol=1e-7,
+                                   atol=1e-10, err_msg=key)
+    for key, buffer in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key], buffer.numpy(), rtol=1e-9)
+
+
+def test_bad_depth_is_refused():
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        nn.CifarResNet(21)
+
+
+def test_the_command_trains_saves_and_evaluates_a_resnet(tmp_path, capsys, monkeypatch):
+    from convnet.cli import main
+    assert "resnet56" in RESIDUAL_MODELS
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "digits", "--model", "resnet20", "--epochs", "1",
+                 "--limit", "300", "--name", "r20"]) == 0
+    assert "model: resnet20" in capsys.readouterr().out
+    path = tmp_path / "runs" / "r20" / "model.safetensors"
+    assert main(["evaluate", str(path)]) == 0
+    model = convnet.load(str(path))
+    assert isinstance(model, nn.CifarResNet) and model.depth == 20
