@@ -25,15 +25,17 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import weakref
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
+                        set_grad_enabled)
+from .grad_mode import state as _mode
+
 DEFAULT_DTYPE = np.float32
 
-_grad_enabled = True
 _end_of_backward: list[Callable[[], None]] = []
 
 
@@ -50,124 +52,6 @@ def queue_callback(callback: Callable[[], None]) -> None:
         gradients ready: [4.]
     """
     _end_of_backward.append(callback)
-
-
-class set_grad_enabled:
-    """Turn graph recording on or off: as a function call, a context manager or a decorator
-    (torch's ``set_grad_enabled``); the previous mode comes back on leaving the block.
-
-    Example:
-        >>> import convnet
-        >>> w = convnet.tensor([1.0], requires_grad=True)
-        >>> with convnet.set_grad_enabled(False):
-        ...     (w * 2).requires_grad
-        False
-    """
-
-    def __init__(self, mode: bool = True):
-        global _grad_enabled
-        self.mode, self.previous = bool(mode), _grad_enabled
-        _grad_enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self.previous
-        return False
-
-    def __call__(self, function):
-        global _grad_enabled
-        _grad_enabled = self.previous         # as a decorator it changes nothing until called
-        mode = self.mode
-
-        @functools.wraps(function)
-        def wrapped(*args, **kwargs):
-            with type(self)._context(mode):
-                return function(*args, **kwargs)
-        return wrapped
-
-    @classmethod
-    def _context(cls, mode):
-        return set_grad_enabled(mode)
-
-
-class _GradMode(set_grad_enabled):
-    """A mode entered on ``with`` (not on construction), usable as a decorator."""
-
-    _fixed = False
-
-    def __init__(self):
-        self.mode, self.previous = self._fixed, None
-
-    def __call__(self, function):
-        @functools.wraps(function)
-        def wrapped(*args, **kwargs):
-            with self._context(self.mode):
-                return function(*args, **kwargs)
-        return wrapped
-
-    def __enter__(self):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, self.mode
-        return self
-
-    @classmethod
-    def _context(cls, mode):
-        return cls()
-
-
-class no_grad(_GradMode):
-    """Context manager (or decorator) in which operations record no graph (inference, updates).
-
-    Example:
-        >>> import convnet
-        >>> w = convnet.tensor([1.0], requires_grad=True)
-        >>> with convnet.no_grad():
-        ...     y = w * 2
-        >>> y.requires_grad
-        False
-    """
-
-    _fixed = False
-
-
-class enable_grad(_GradMode):
-    """Context manager (or decorator) that records the graph again inside :class:`no_grad`.
-
-    Example:
-        >>> import convnet
-        >>> w = convnet.tensor([1.0], requires_grad=True)
-        >>> with convnet.no_grad(), convnet.enable_grad():
-        ...     (w * 2).requires_grad
-        True
-    """
-
-    _fixed = True
-
-
-class inference_mode(_GradMode):
-    """``no_grad`` under torch's other name (``inference_mode(False)`` records as usual).
-
-    Example:
-        >>> import convnet
-        >>> with convnet.inference_mode():
-        ...     convnet.is_grad_enabled()
-        False
-    """
-
-    def __init__(self, mode: bool = True):
-        self.mode, self.previous = not mode, None
-
-    @classmethod
-    def _context(cls, mode):
-        return cls(not mode)
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations currently record the graph (False inside :func:`no_grad`)."""
-    return _grad_enabled
 
 
 def as_array(value, dtype=None) -> np.ndarray:
@@ -515,7 +399,7 @@ def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Calla
     out._version_cell = [0]
     out._base = None
     parents = tuple(parents)
-    needs_grad = _grad_enabled and out.data.dtype.kind in "fc" and any(
+    needs_grad = _mode.enabled and out.data.dtype.kind in "fc" and any(
         isinstance(p, Tensor) and p._requires_grad for p in parents)
     out._requires_grad = needs_grad
     for parent in parents:                 # an output that is a view of an input (reshape,
@@ -533,15 +417,6 @@ def record(data: np.ndarray, parents: Sequence[Tensor | object], backward: Calla
             for p in parents), None, checks)
     else:
         out._node = None
-    return out
-
-
-def as_view(out: Tensor, base: Tensor | object) -> Tensor:
-    """Mark ``out`` as a view of ``base`` when it shares ``base``'s memory: it then shares
-    its version counter (an in-place change through either is seen by both)."""
-    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
-        out._version_cell = base._version_cell
-        out._base = base if base._base is None else base._base
     return out
 
 

@@ -164,20 +164,14 @@ def _zero_(self) -> Tensor:
     return apply_inplace(self, _fill, 0)
 
 
-def _operator(operation):
-    def method(self, other):
-        return apply_inplace(self, operation, other)
-    return method
-
-
 METHODS = {
     "add_": _in_place(add), "sub_": _in_place(sub), "mul_": _in_place(mul),
     "div_": _in_place(div), "clamp_": _in_place(_clamp), "clip_": _in_place(_clamp),
     "fill_": _in_place(_fill), "zero_": _zero_, "copy_": _in_place(_copy_from),
     "requires_grad_": _requires_grad_,
     "__setitem__": setitem,
-    "__iadd__": _operator(add), "__isub__": _operator(sub),
-    "__imul__": _operator(mul), "__itruediv__": _operator(div),
+    "__iadd__": _in_place(add), "__isub__": _in_place(sub),
+    "__imul__": _in_place(mul), "__itruediv__": _in_place(div),
     "normal_": _random_fill(lambda rng, shape, mean=0.0, std=1.0: rng.normal(mean, std, shape)),
     "uniform_": _random_fill(lambda rng, shape, low=0.0, high=1.0: rng.uniform(low, high, shape)),
     "bernoulli_": _random_fill(lambda rng, shape, p=0.5: rng.random(shape) < p),

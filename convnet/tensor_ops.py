@@ -20,7 +20,7 @@ import numpy as np
 from .ops import activation as act
 from . import dtypes
 from .errors import DimensionError, ShapeError
-from .tensor import Tensor, as_array, as_view, record
+from .tensor import Tensor, as_array, record
 
 
 def _data(value) -> np.ndarray:
@@ -326,7 +326,7 @@ def amax(a, dim=None, keepdim: bool = False) -> Tensor:
 # ------------------------------------------------------------------ shapes
 def reshape(a, shape) -> Tensor:
     x = _data(a)
-    return as_view(record(x.reshape(shape), (a,), lambda g: (g.reshape(x.shape),), saved=()), a)
+    return record(x.reshape(shape), (a,), lambda g: (g.reshape(x.shape),), saved=())
 
 
 def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -345,8 +345,7 @@ def permute(a, dims) -> Tensor:
     if sorted(dims) != list(range(x.ndim)):
         raise RuntimeError(f"permute(): dims {tuple(dims)} is not a permutation of the "
                            f"{x.ndim} dims of the input")
-    return as_view(record(x.transpose(dims), (a,), lambda g: (g.transpose(inverse),), saved=()),
-                   a)
+    return record(x.transpose(dims), (a,), lambda g: (g.transpose(inverse),), saved=())
 
 
 def getitem(a, index) -> Tensor:
@@ -368,7 +367,7 @@ def getitem(a, index) -> Tensor:
             np.add.at(grad, index, g)  # repeated integer indices accumulate
         return (grad,)
 
-    return as_view(record(x[index], (a,), backward, saved=()), a)
+    return record(x[index], (a,), backward, saved=())
 
 
 # ------------------------------------------------------------------ Tensor's operators and methods

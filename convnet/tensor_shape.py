@@ -3,8 +3,8 @@
 ``index_select``, ``flip``, ``roll``, ``einsum`` ...
 
 Operations that torch returns as views (``view``, ``transpose``, ``expand``, ``narrow``,
-basic indexing) share the input's memory here too, and its version counter, so an
-in-place change through either is seen by both.
+basic indexing) share the input's memory here too, and (through :func:`~convnet.tensor.record`)
+its version counter, so an in-place change through either is seen by both.
 
 Example:
     >>> import convnet
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, as_view, record
+from .tensor import Tensor, record
 from .tensor_ops import _data, permute, reshape, unbroadcast
 
 
@@ -110,7 +110,7 @@ def expand(a, *sizes) -> Tensor:
     except ValueError:
         raise RuntimeError(f"The expanded size of the tensor ({shape}) must match the existing "
                            f"size {x.shape} at non-singleton dimensions") from None
-    return as_view(record(out, (a,), lambda g: (unbroadcast(g, x.shape),), saved=()), a)
+    return record(out, (a,), lambda g: (unbroadcast(g, x.shape),), saved=())
 
 
 def expand_as(a, other) -> Tensor:

@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from ..onednn import library as L
-from ..onednn.memory import Memory, _create, aligned_buffer, any_md, md_equal, md_size, plain_md
+from ..onednn.memory import Memory, aligned_buffer, any_md, md_equal, md_size, plain_md, tagged_md
 from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
 from .spec import ConvSpec, conv_spec
 
@@ -89,7 +89,7 @@ class _Layout:
 
     def _variant(self, channels_last: bool):
         if channels_last not in self._user:
-            user = (_create_tagged(self.shape, CHANNELS_LAST_TAGS[len(self.shape)])
+            user = (tagged_md(self.shape, np.float32, CHANNELS_LAST_TAGS[len(self.shape)])
                     if channels_last else plain_md(self.shape, np.float32))
             same = md_equal(user, self.md)
             self._user[channels_last] = (None, None) if same else (
@@ -128,10 +128,6 @@ class _Layout:
     @property
     def channels_last_ok(self) -> bool:
         return self.activation and len(self.shape) in CHANNELS_LAST_TAGS
-
-
-def _create_tagged(shape, tag: int):
-    return _create(shape, np.float32, tag)
 
 
 class _Plan:

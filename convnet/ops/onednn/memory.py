@@ -31,7 +31,7 @@ def _dtype_code(dtype) -> int:
     return L.DATA_TYPES[name]
 
 
-def _create(shape, dtype, tag: int) -> L.handle:
+def tagged_md(shape, dtype, tag: int) -> L.handle:
     """A descriptor of ``shape`` with oneDNN format tag ``tag``."""
     md = L.handle()
     L.check(L.lib().dnnl_memory_desc_create_with_tag(ctypes.byref(md), len(shape), L.dims(shape),
@@ -42,12 +42,12 @@ def _create(shape, dtype, tag: int) -> L.handle:
 
 def plain_md(shape, dtype) -> L.handle:
     """A row-major (C-contiguous) descriptor of ``shape``."""
-    return _create(shape, dtype, L.PLAIN_TAGS[len(shape)])
+    return tagged_md(shape, dtype, L.PLAIN_TAGS[len(shape)])
 
 
 def any_md(shape, dtype) -> L.handle:
     """A descriptor whose layout the primitive chooses (``format_tag_any``)."""
-    return _create(shape, dtype, L.TAG_ANY)
+    return tagged_md(shape, dtype, L.TAG_ANY)
 
 
 def md_size(md) -> int:

@@ -66,11 +66,7 @@ class FakeData(VisionDataset):
         pixels = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
         target = int(rng.integers(0, self.num_classes))
         image = Image.fromarray(pixels[:, :, 0] if channels == 1 else pixels)
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return self._transformed(image, target)
 
     def __len__(self) -> int:
         return self.size
