@@ -17,6 +17,15 @@ its allocator and BLAS threads as they were.
   first time convnet splits a kernel between its own threads
   (:mod:`convnet.ops.batch_threads`): two spinning BLAS workers would leave those threads
   no core, and the split would run at half speed.
+- Short OpenMP spin (libgomp, which oneDNN runs its threads on): libgomp's idle threads
+  spin for 300,000 iterations (about a millisecond) after each parallel primitive and take
+  the core that the NumPy work between primitives needs. libgomp reads ``GOMP_SPINCOUNT``
+  once, when it is loaded, so the setting can only be made before that:
+  :func:`tune_openmp_spin` loads libgomp with a spin of 1,000 (``CONVNET_OPENMP_SPIN=N``
+  picks N, ``0`` leaves libgomp alone; ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` of your own
+  are respected, and a libgomp already loaded, say by PyTorch, is left as it is). Loading
+  oneDNN does this too, since convnet is then the one that brings libgomp into the process.
+  The environment is restored afterwards; only the loaded runtime keeps the setting.
 
 Measurements are in docs/performance.md.
 
@@ -24,7 +33,7 @@ Example:
     >>> from convnet import process_settings
     >>> applied = process_settings.apply()
     >>> sorted(applied)
-    ['blas_libraries', 'malloc']
+    ['blas_libraries', 'malloc', 'openmp_spin']
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 THRESHOLD_BYTES = 1 << 30          # allocations up to 1 GiB come from the heap
 BLAS_THREAD_TIMEOUT = 12           # log2 of the cycles an idle OpenBLAS thread spins
+OPENMP_SPIN = 1000                 # GOMP_SPINCOUNT: iterations an idle libgomp thread spins
 
 
 def tune_malloc() -> bool:
@@ -52,18 +62,23 @@ def tune_malloc() -> bool:
         mallopt(M_TRIM_THRESHOLD, THRESHOLD_BYTES))
 
 
-def loaded_openblas() -> list[str]:
-    """Paths of the OpenBLAS libraries mapped into this process (Linux)."""
+def loaded_libraries(fragment: str) -> list[str]:
+    """Paths of the mapped libraries whose file name contains ``fragment`` (Linux)."""
     paths = []
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 path = line.split()[-1]
-                if "openblas" in os.path.basename(path) and path not in paths:
+                if fragment in os.path.basename(path) and path not in paths:
                     paths.append(path)
     except OSError:  # pragma: no cover - no procfs
         pass
     return paths
+
+
+def loaded_openblas() -> list[str]:
+    """Paths of the OpenBLAS libraries mapped into this process (Linux)."""
+    return loaded_libraries("openblas")
 
 
 def tune_blas_threads() -> list[str]:
@@ -92,6 +107,32 @@ def tune_blas_threads() -> list[str]:
     return changed
 
 
+_OPENMP_SPIN: int | None | bool = False      # False: not tried yet
+
+
+def tune_openmp_spin() -> int | None:
+    """Load libgomp with a short spin (once per process); the spin set, or None when
+    libgomp was left alone (turned off, the user's own setting, already loaded, absent)."""
+    global _OPENMP_SPIN
+    if _OPENMP_SPIN is not False:
+        return _OPENMP_SPIN
+    _OPENMP_SPIN = None
+    choice = os.environ.get("CONVNET_OPENMP_SPIN", str(OPENMP_SPIN))
+    if (not choice.isdigit() or choice == "0" or "GOMP_SPINCOUNT" in os.environ
+            or "OMP_WAIT_POLICY" in os.environ or loaded_libraries("libgomp")
+            or not sys.platform.startswith("linux")):
+        return None
+    os.environ["GOMP_SPINCOUNT"] = choice
+    try:
+        ctypes.CDLL("libgomp.so.1")   # reads the variable now; later users share this copy
+        _OPENMP_SPIN = int(choice)
+    except OSError:  # pragma: no cover - no libgomp on this system
+        pass
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+    return _OPENMP_SPIN
+
+
 _APPLIED: dict | None = None
 _BLAS_TUNED: list[str] | None = None
 
@@ -106,11 +147,13 @@ def tune_blas_threads_once() -> list[str]:
 
 
 def apply() -> dict:
-    """Apply both settings once per process (later calls return the first result).
+    """Apply the settings once per process (later calls return the first result).
 
-    Returns ``{'malloc': bool, 'blas_libraries': [paths of the OpenBLAS pools restarted]}``.
+    Returns ``{'malloc': bool, 'blas_libraries': [paths of the OpenBLAS pools restarted],
+    'openmp_spin': the libgomp spin set or None}``.
     """
     global _APPLIED
     if _APPLIED is None:
-        _APPLIED = {"malloc": tune_malloc(), "blas_libraries": tune_blas_threads_once()}
+        _APPLIED = {"malloc": tune_malloc(), "blas_libraries": tune_blas_threads_once(),
+                    "openmp_spin": tune_openmp_spin()}
     return dict(_APPLIED)

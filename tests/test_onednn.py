@@ -121,10 +121,10 @@ def test_the_numpy_switch_turns_onednn_off():
             "x = np.ones((2, 8, 8, 8), np.float32); w = np.ones((8, 8, 3, 3), np.float32);"
             "print(dispatch.choose_backend(x, w, conv_spec(x.shape, x.dtype, w.shape, padding=1)"
             ").__name__)")
-    assert _python(code, CONVNET_BACKEND="onednn").stdout.strip() == "convnet.ops.conv.onednn"
-    for switch in ("numpy", ""):
-        assert _python(code, CONVNET_BACKEND=switch).stdout.strip() == \
-            "convnet.ops.conv.channels_last"
+    for switch in ("onednn", ""):                   # oneDNN is the default where it loads
+        assert _python(code, CONVNET_BACKEND=switch).stdout.strip() == "convnet.ops.conv.onednn"
+    assert _python(code, CONVNET_BACKEND="numpy").stdout.strip() == \
+        "convnet.ops.conv.channels_last"
 
 
 def test_a_library_that_fails_to_load_warns_once_and_falls_back(tmp_path):

@@ -76,7 +76,8 @@ print(json.dumps(result))
 def probe(mode: str, **env) -> dict:
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("CONVNET_MALLOC_TUNING", "CONVNET_BLAS_THREAD_TIMEOUT",
-                                "OPENBLAS_THREAD_TIMEOUT")}
+                                "OPENBLAS_THREAD_TIMEOUT", "CONVNET_OPENMP_SPIN",
+                                "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     environment.update(env)
     out = subprocess.run([sys.executable, "-c", PROBE, mode], env=environment, check=True,
                          capture_output=True, text=True).stdout
@@ -99,8 +100,9 @@ def test_apply_raises_the_heap_threshold_and_restarts_blas_once():
 
 
 def test_each_setting_has_an_off_switch():
-    result = probe("apply", CONVNET_MALLOC_TUNING="0", CONVNET_BLAS_THREAD_TIMEOUT="0")
-    assert result["applied"] == {"malloc": False, "blas_libraries": []}
+    result = probe("apply", CONVNET_MALLOC_TUNING="0", CONVNET_BLAS_THREAD_TIMEOUT="0",
+                   CONVNET_OPENMP_SPIN="0")
+    assert result["applied"] == {"malloc": False, "blas_libraries": [], "openmp_spin": None}
     assert result["mapped_after_apply"] is True
 
 
@@ -114,3 +116,59 @@ def test_the_first_split_between_threads_shortens_the_blas_spin_once():
     assert result["tuned"] == result["applied"]["blas_libraries"]   # apply() does not redo it
     assert any("openblas" in path for path in result["tuned"])
     assert probe("split", CONVNET_BLAS_THREAD_TIMEOUT="0")["tuned"] == []
+
+
+SPIN_PROBE = r"""
+import ctypes, json, os, sys
+environment = dict(os.environ)
+if sys.argv[1] == "torch-first":
+    ctypes.CDLL("libgomp.so.1")            # another library brought libgomp in first
+import convnet  # noqa: F401
+from convnet import process_settings
+from convnet.ops.onednn import library
+result = {"loaded_by_import": bool(process_settings.loaded_libraries("libgomp"))}
+if sys.argv[1] == "apply":
+    result["spin"] = process_settings.apply()["openmp_spin"]
+else:
+    library.lib()
+    result["spin"] = process_settings.tune_openmp_spin()
+result["env_same"] = dict(os.environ) == environment
+sys.stdout.flush()
+ctypes.CDLL("libgomp.so.1").omp_display_env(1)   # the runtime's own report, on stderr
+print(json.dumps(result))
+"""
+
+
+def spin_probe(mode: str, **env) -> tuple[dict, str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("CONVNET_OPENMP_SPIN", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    environment.update(env)
+    done = subprocess.run([sys.executable, "-c", SPIN_PROBE, mode], env=environment,
+                          check=True, capture_output=True, text=True)
+    spin = [line.split("=")[1].strip(" '") for line in done.stderr.splitlines()
+            if line.strip().startswith("GOMP_SPINCOUNT")]
+    return json.loads(done.stdout.strip().splitlines()[-1]), spin[0] if spin else ""
+
+
+def test_apply_loads_libgomp_with_a_short_spin_and_restores_the_environment():
+    result, runtime_spin = spin_probe("apply")
+    assert result["loaded_by_import"] is False       # import convnet does not load it
+    assert result["spin"] == 1000 and runtime_spin == "1000"
+    assert result["env_same"]
+
+
+def test_loading_onednn_brings_libgomp_in_with_the_short_spin():
+    from convnet.ops.onednn import library
+    if library.lib() is None:
+        pytest.skip("oneDNN is not installed (pip install onednn-cpu-gomp)")
+    result, runtime_spin = spin_probe("onednn", CONVNET_BACKEND="onednn")
+    assert result["spin"] == 1000 and runtime_spin == "1000" and result["env_same"]
+
+
+def test_openmp_spin_respects_the_user_and_a_runtime_already_loaded():
+    assert spin_probe("apply", GOMP_SPINCOUNT="5000") == ({"loaded_by_import": False,
+                                                           "spin": None, "env_same": True}, "5000")
+    result, runtime_spin = spin_probe("apply", CONVNET_OPENMP_SPIN="0")
+    assert result["spin"] is None and runtime_spin == "300000"     # libgomp's default
+    result, runtime_spin = spin_probe("torch-first")
+    assert result["spin"] is None and runtime_spin == "300000"

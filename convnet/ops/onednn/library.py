@@ -2,8 +2,8 @@
 its version, the CPU engine and stream, and every call's status turned into a Python error.
 
 The library comes from the ``onednn-cpu-gomp`` wheel, which installs ``libdnnl.so.3`` in
-``<prefix>/lib``; ``CONVNET_ONEDNN_LIBRARY`` may name another file. ``CONVNET_BACKEND=onednn``
-makes 'auto' dispatch choose oneDNN where it applies, ``CONVNET_BACKEND=numpy`` turns it off
+``<prefix>/lib``; ``CONVNET_ONEDNN_LIBRARY`` may name another file. 'auto' dispatch chooses oneDNN
+where it applies (``CONVNET_BACKEND=onednn``, the default), ``CONVNET_BACKEND=numpy`` turns it off
 entirely (:func:`available` is then False); a library that fails to load (another CPU, a
 missing libgomp) gives one warning and the NumPy backends run.
 
@@ -110,11 +110,10 @@ def _candidates() -> list[str]:
     return [os.path.join(folder, "libdnnl.so.3") for folder in folders] + ["libdnnl.so.3"]
 
 
-# What 'auto' dispatch uses when CONVNET_BACKEND is unset. oneDNN wins convolution by
-# convolution (0.8-0.9x PyTorch's time) but not yet in whole training steps, whose layers
-# between convolutions run on convnet's channels-last kernels (docs/performance.md): until
-# the blocked layout is kept between layers it is asked for with CONVNET_BACKEND=onednn.
-DEFAULT_BACKEND = "numpy"
+# What 'auto' dispatch uses when CONVNET_BACKEND is unset: oneDNN wherever it is loaded and
+# the case is supported (its convolutions run at 0.8-1.0x PyTorch's time and the training
+# steps at or below the NumPy backends': docs/performance.md).
+DEFAULT_BACKEND = "onednn"
 
 
 def chosen_backend() -> str:
@@ -134,6 +133,8 @@ def preferred() -> bool:
 
 
 def _load() -> None:
+    from ... import process_settings
+    process_settings.tune_openmp_spin()   # oneDNN brings libgomp in: load it with a short spin
     errors = []
     named = bool(os.environ.get("CONVNET_ONEDNN_LIBRARY"))
     for path in _candidates():
