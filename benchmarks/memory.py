@@ -109,13 +109,15 @@ def child(lib: str, name: str, steps: int, batch: int, twin_path: str | None) ->
 
 
 def measure(name: str, lib: str, steps: int, batch: int = 128, twin_path: str | None = None,
-            timeout: float = 300) -> dict:
-    """Run one child process and return its JSON result."""
+            timeout: float = 300, backend: str | None = None) -> dict:
+    """Run one child process (convnet on ``backend`` when given) and return its JSON
+    result."""
     cmd = [sys.executable, os.path.join(HERE, "memory.py"), "--child", lib, "--models", name,
            "--steps", str(steps), "--batch", str(batch)]
     if twin_path:
         cmd += ["--twin", twin_path]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    env = {**os.environ, **({"CONVNET_BACKEND": backend} if backend else {})}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"memory child {lib} {name} failed ({done.returncode}):\n"
                            f"{done.stderr[-2000:]}")
@@ -130,12 +132,13 @@ def save_twin(torch, name: str, folder: str) -> str:
     return path
 
 
-def run(torch, names, steps: int, batch: int = 128, log=print) -> dict:
-    """{name: {'convnet': result, 'torch': result or None}}, one child process each."""
+def run(torch, names, steps: int, batch: int = 128, log=print, backend: str | None = None) -> dict:
+    """{name: {'convnet': result, 'torch': result or None}}, one child process each (convnet
+    on ``backend`` when given)."""
     results = {}
     with tempfile.TemporaryDirectory(prefix="convnet-memory-") as folder:
         for name in names:
-            cn = measure(name, "convnet", steps, batch)
+            cn = measure(name, "convnet", steps, batch, backend=backend)
             th = (measure(name, "torch", steps, batch, save_twin(torch, name, folder))
                   if torch is not None else None)
             if th is not None and abs(cn["first_loss"] - th["first_loss"]) > 1e-4:

@@ -59,10 +59,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _timing import (  # noqa: E402
-    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note,
-    paired_times, print_table,
-    settle, shape_label,
+    REPO_ROOT, add_repo_to_path, geomean, import_torch, machine_note, print_table, settle,
+    shape_label,
 )
+from _workers import Worker, paired_blocks  # noqa: E402
 
 add_repo_to_path()
 import conv  # noqa: E402
@@ -88,87 +88,122 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def conv_section(torch, repeats):
-    """{index: (convnet fwd+bwd s, torch fwd+bwd s)} over every conv.SHAPES."""
+def start_workers() -> tuple[dict, object]:
+    """({backend: convnet worker}, torch worker): NumPy always, oneDNN where it loads."""
+    from convnet.ops.onednn import library
+    backends = ["numpy"] + (["onednn"] if library.lib() is not None else [])
+    workers = {backend: Worker("convnet", backend) for backend in backends}
+    torch_worker = Worker("torch")
+    for worker in (*workers.values(), torch_worker):
+        log(f"worker {worker.name}: {worker.describe()}")
+    return workers, torch_worker
+
+
+def _checks_agree(checks, tolerance: float = 1e-3) -> bool:
+    reference = np.asarray(checks[-1], dtype=np.float64)
+    return all(np.allclose(np.asarray(c, dtype=np.float64), reference, rtol=tolerance,
+                           atol=tolerance * max(1.0, float(np.abs(reference).max())))
+               for c in checks[:-1])
+
+
+def timed_in_turns(workers, torch_worker, target, *args, repeats, warmup, block=3):
+    """{'ms': {side: median ms}, 'ratio': {backend: convnet/torch}} of ``target`` built in
+    every worker (their check values must agree: the same computation everywhere)."""
+    sides = [*workers.values(), torch_worker]
+    checks = [worker.setup(target, *args) for worker in sides]
+    if not _checks_agree(checks):
+        raise SystemExit(f"{target} {args}: the workers disagree ({checks}); the timings "
+                         "would not be of the same computation")
+    medians, ratios = paired_blocks([(worker, 0) for worker in sides], repeats, warmup, block)
+    names = [*workers, "torch"]
+    return {"ms": {name: m * 1e3 for name, m in zip(names, medians)},
+            "ratio": dict(zip(workers, ratios)), "check": checks[-1]}
+
+
+def _columns(backends):
+    return ([f"{b} ms" for b in backends] + ["torch ms"]
+            + [f"{b}/torch" for b in backends])
+
+
+def _cells(result, backends):
+    return ([result["ms"][b] for b in backends] + [result["ms"]["torch"]]
+            + [result["ratio"][b] for b in backends])
+
+
+def conv_section(torch, workers, torch_worker, repeats):
+    """{index: result of timed_in_turns} over every conv.SHAPES."""
     conv.verify(torch, True)
-    times = {}
+    results = {}
     for i, shape in enumerate(conv.SHAPES):
-        n, c, h, w, co, k, s, p = shape
-        x, wt, b, g = conv.make_inputs(shape)
-        impls = (conv.ConvnetImpl(x, wt, b, g, s, p), conv.TorchImpl(torch, x, wt, b, g, s, p))
         settle()
-        (t_cn, t_th), ratio = paired_times([impl.fwd_bwd for impl in impls], repeats,
-                                           warmup=CONV_WARMUP,
-                                           setups=[impl.reset for impl in impls])
-        times[i] = (t_cn, t_th, ratio)
+        results[i] = timed_in_turns(workers, torch_worker, "conv", i, repeats=repeats,
+                                    warmup=CONV_WARMUP)
         log(f"  conv {i}: {shape_label(shape)}")
-    rows = [[f"{i}: {shape_label(conv.SHAPES[i])}", cn * 1e3, th * 1e3, ratio]
-            for i, (cn, th, ratio) in times.items()]
-    print_table(["conv fwd+bwd (N x Cin x H x W -> Cout)", "convnet ms", "torch ms",
-                 "convnet/torch"], rows)
-    return times
+    print_table(["conv fwd+bwd (N x Cin x H x W -> Cout)"] + _columns(workers),
+                [[f"{i}: {shape_label(conv.SHAPES[i])}"] + _cells(r, workers)
+                 for i, r in results.items()])
+    return results
 
 
-def gemm_products(shape):
-    """(a function running the three float32 GEMMs of an im2col conv fwd+bwd of ``shape``,
-    their flop count)."""
-    n, c, h, w, co, k, s, p = shape
-    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    m, kk = n * oh * ow, c * k * k
-    rng = np.random.default_rng(0)
-    cols = rng.standard_normal((m, kk), dtype=np.float32)
-    wmat = rng.standard_normal((co, kk), dtype=np.float32)
-    dy = rng.standard_normal((m, co), dtype=np.float32)
-
-    def products():
-        cols @ wmat.T
-        dy.T @ cols
-        dy @ wmat
-    return products, 3 * 2 * m * kk * co
-
-
-def gemm_section(conv_times, repeats):
-    """{index: fraction of NumPy GEMM throughput reached by convnet fwd+bwd}: the conv and
-    its three bare products timed in turns (``paired_times``), fraction = 1 / median ratio."""
+def gemm_section(worker, repeats):
+    """{index: fraction of NumPy GEMM throughput reached by convnet fwd+bwd} on the NumPy
+    backend: the conv and its three bare products timed in turns, fraction = 1 / median
+    ratio."""
     rows, fractions = [], {}
     for i in GEMM_SHAPES:
         shape = conv.SHAPES[i]
-        x, wt, b, g = conv.make_inputs(shape)
-        impl = conv.ConvnetImpl(x, wt, b, g, shape[6], shape[7])
-        products, flops = gemm_products(shape)
+        flops = worker.setup("gemm", i)
         settle()
-        (t_conv, t_gemm), ratio = paired_times([impl.fwd_bwd, products], max(repeats, 6),
-                                               warmup=CONV_WARMUP, setups=[impl.reset, None])
+        (t_conv, t_gemm), (ratio,) = paired_blocks([(worker, 0), (worker, 1)], max(repeats, 6),
+                                                   warmup=CONV_WARMUP)
         fractions[i] = 1 / ratio
         rows.append([f"{i}: {shape_label(shape)}", flops / t_conv / 1e9, flops / t_gemm / 1e9,
                      fractions[i]])
-    print_table(["GEMM-heavy shape", "convnet GFLOP/s", "numpy matmul GFLOP/s", "fraction"], rows)
+    print_table(["GEMM-heavy shape (NumPy backend)", "convnet GFLOP/s", "numpy matmul GFLOP/s",
+                 "fraction"], rows)
     return fractions
 
 
-def pool_section(torch, repeats):
-    """(convnet s, torch s) of max pool 2x2 s2 forward+backward on POOL_SHAPE."""
-    pool.check(torch, np.random.default_rng(0))
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
-    dy = rng.standard_normal(POOL_SHAPE[:2] + (POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2),
-                             dtype=np.float32)
-    ours = pool.convnet.tensor(x, requires_grad=True)
-    tx, tdy = torch.tensor(x, requires_grad=True), torch.tensor(dy)
-
-    def run_convnet():
-        ours.grad = None
-        pool.convnet_pool(ours, "max", 2, 2, (0, 0)).backward(dy)
-
-    def run_torch():
-        tx.grad = None
-        pool.torch_pool(torch, tx, "max", 2, 2, (0, 0)).backward(tdy)
-
+def pool_section(workers, torch_worker, repeats):
+    """timed_in_turns of max pool 2x2 s2 forward+backward on POOL_SHAPE."""
     settle()
-    (t_cn, t_th), ratio = paired_times([run_convnet, run_torch], max(repeats, 9))
-    print_table(["max pool 2x2 s2 fwd+bwd", "convnet ms", "torch ms", "convnet/torch"],
-                [["x".join(map(str, POOL_SHAPE)), t_cn * 1e3, t_th * 1e3, ratio]])
-    return t_cn, t_th, ratio
+    result = timed_in_turns(workers, torch_worker, "pool", POOL_SHAPE, repeats=max(repeats, 9),
+                            warmup=1)
+    print_table(["max pool 2x2 s2 fwd+bwd"] + _columns(workers),
+                [["x".join(map(str, POOL_SHAPE))] + _cells(result, workers)])
+    return result
+
+
+def step_section(workers, torch_worker, repeats):
+    """{case: timed_in_turns} of the training steps (LeNet, CIFAR net, U-Net)."""
+    results = {}
+    for name in train_step.CASES:
+        log(f"training step {name}, batch 128 ...")
+        results[name] = timed_in_turns(workers, torch_worker, "step", name,
+                                       repeats=3 * repeats, warmup=3, block=repeats)
+    log("U-Net step, 128x128, batch 8 ...")
+    results["unet"] = timed_in_turns(workers, torch_worker, "unet", repeats=3 * repeats,
+                                     warmup=2, block=max(2, repeats // 2))
+    labels = {"lenet": "lenet, batch 128", "uwnet-cifar": "uwnet-cifar, batch 128",
+              "unet": "U-Net 3x128x128, batch 8"}
+    print_table(["training step"] + _columns(workers),
+                [[labels[name]] + _cells(r, workers) for name, r in results.items()])
+    return results
+
+
+def memory_section(torch, backends, steps):
+    """{backend: memory.run result} plus the U-Net's step memory per side."""
+    results = {}
+    for backend in backends:
+        log(f"memory ({backend}): one child process per library and model ...")
+        results[backend] = memory.run(torch, list(train_step.CASES), steps, log=log,
+                                      backend=backend)
+        print(f"convnet backend: {backend}")
+        print_table(memory.HEADERS, memory.table_rows(results[backend]), ".1f")
+    print(f"({steps} steps; {memory.NOTE})\n")
+    unet = {backend: unet_step.memory("convnet", backend) for backend in backends}
+    unet["torch"] = unet_step.memory("torch")
+    return results, unet
 
 
 def _met(condition: bool) -> str:
@@ -194,15 +229,17 @@ def blas_note() -> str:
 FASHION_EPOCHS = 5          # fashion-cnn passes 91% test accuracy in 4-5 epochs (90.3% after 3)
 
 
-def run_script(script: str, *args: str) -> dict | None:
-    """Run a benchmark of this folder in its own process; its --json result, or None."""
+def run_script(script: str, *args: str, backend: str | None = None) -> dict | None:
+    """Run a benchmark of this folder in its own process (with ``CONVNET_BACKEND=backend``
+    when given); its --json result, or None."""
     import json
     import tempfile
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "result.json")
-        log(f"running {script} {' '.join(args)} ...")
+        log(f"running {script} {' '.join(args)} ({backend or 'default'} backend) ...")
+        env = {**os.environ, **({"CONVNET_BACKEND": backend} if backend else {})}
         done = subprocess.run([sys.executable, os.path.join(HERE, script), *args, "--json", path],
-                              cwd=REPO_ROOT, capture_output=True, text=True)
+                              cwd=REPO_ROOT, capture_output=True, text=True, env=env)
         if done.returncode != 0 or not os.path.exists(path):
             log(f"{script} failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
             return None
@@ -210,34 +247,37 @@ def run_script(script: str, *args: str) -> dict | None:
             return json.load(f)
 
 
-def epoch_rows(timed: bool) -> list[list[str]]:
-    """Target rows of the whole epochs: measured (``--with-epochs``) or the commands."""
+def epoch_rows(timed: bool, backends) -> list[list[str]]:
+    """Target rows of the whole epochs, a (measured, met) pair per backend: measured with
+    ``--with-epochs`` (each script in its own process, once per backend), else the commands."""
     fashion_target = "fashion-cnn epoch, and time to 91% test accuracy: convnet/torch"
     cifar_target = "uwnet-cifar epoch, 50,000 CIFAR-shaped images, crops, Adam: convnet/torch"
     if not timed:
-        return [[fashion_target, "not timed here (--with-epochs): python "
-                 f"benchmarks/train_fashion.py --epochs {FASHION_EPOCHS}", "<= 1.0", "-"],
-                [cifar_target, "not timed here (--with-epochs): python benchmarks/cifar_epoch.py",
-                 "<= 1.0", "-"]]
-    rows = []
-    fashion = run_script("train_fashion.py", "--epochs", str(FASHION_EPOCHS))
-    if fashion is None:
-        rows.append([fashion_target, "not measured (Fashion-MNIST missing?)", "<= 1.0", "-"])
-    else:
-        seconds, accuracy = fashion["train_seconds"], fashion["accuracy"]
-        ratio = seconds["convnet"] / seconds["torch"]
-        rows.append([fashion_target, f"{ratio:.2f} ({seconds['convnet'] / FASHION_EPOCHS:.1f} vs "
-                     f"{seconds['torch'] / FASHION_EPOCHS:.1f} s an epoch; after "
-                     f"{FASHION_EPOCHS}: {accuracy['convnet']:.1%} vs {accuracy['torch']:.1%})",
-                     "<= 1.0", _met(ratio <= 1.0 and accuracy["convnet"] >= 0.91)])
-    cifar = run_script("cifar_epoch.py")
-    if cifar is None:
-        rows.append([cifar_target, "not measured", "<= 1.0", "-"])
-    else:
-        seconds = cifar["seconds"]
-        rows.append([cifar_target, f"{cifar['ratio']:.2f} ({min(seconds['convnet']):.1f} vs "
-                     f"{min(seconds['torch']):.1f} s)", "<= 1.0", _met(cifar["ratio"] <= 1.0)])
-    return rows
+        return [[fashion_target, "<= 1.0", "not timed here (--with-epochs): python "
+                 f"benchmarks/train_fashion.py --epochs {FASHION_EPOCHS}", "-"],
+                [cifar_target, "<= 1.0", "not timed here (--with-epochs): python "
+                 "benchmarks/cifar_epoch.py", "-"]]
+    fashion_row, cifar_row = [fashion_target, "<= 1.0"], [cifar_target, "<= 1.0"]
+    for backend in backends:
+        fashion = run_script("train_fashion.py", "--epochs", str(FASHION_EPOCHS), backend=backend)
+        if fashion is None:
+            fashion_row += ["not measured (Fashion-MNIST missing?)", "-"]
+        else:
+            seconds, accuracy = fashion["train_seconds"], fashion["accuracy"]
+            ratio = seconds["convnet"] / seconds["torch"]
+            fashion_row += [f"{ratio:.2f} ({seconds['convnet'] / FASHION_EPOCHS:.1f} vs "
+                            f"{seconds['torch'] / FASHION_EPOCHS:.1f} s an epoch; after "
+                            f"{FASHION_EPOCHS}: {accuracy['convnet']:.1%} vs "
+                            f"{accuracy['torch']:.1%})",
+                            _met(ratio <= 1.0 and accuracy["convnet"] >= 0.91)]
+        cifar = run_script("cifar_epoch.py", backend=backend)
+        if cifar is None:
+            cifar_row += ["not measured", "-"]
+        else:
+            seconds = cifar["seconds"]
+            cifar_row += [f"{cifar['ratio']:.2f} ({min(seconds['convnet']):.1f} vs "
+                          f"{min(seconds['torch']):.1f} s)", _met(cifar["ratio"] <= 1.0)]
+    return [fashion_row, cifar_row]
 
 
 def run_tests() -> tuple[str, bool]:
@@ -267,6 +307,63 @@ def parse_args(argv=None):
     return args
 
 
+def target_rows(conv_results, fractions, pool_result, steps, memory_results, unet_memory,
+                backends) -> list[list[str]]:
+    """The summary: one row per target, a 'measured' and a 'met' cell per backend."""
+    t = THRESHOLDS
+    rows = []
+
+    def row(target, threshold, measure):
+        cells = []
+        for backend in backends:
+            text, met = measure(backend)
+            cells += [text, _met(met) if met is not None else "-"]
+        rows.append([target, threshold] + cells)
+
+    def conv_ratios(backend):
+        return {i: r["ratio"][backend] for i, r in conv_results.items()}
+
+    row("conv fwd+bwd, 7 shapes: geomean convnet/torch", f"<= {t['conv_geomean']}",
+        lambda b: (f"{geomean(conv_ratios(b).values()):.2f}",
+                   geomean(conv_ratios(b).values()) <= t["conv_geomean"]))
+
+    def worst(backend):
+        ratios = conv_ratios(backend)
+        i = max(ratios, key=ratios.get)
+        return f"{ratios[i]:.2f} (shape {i})", ratios[i] <= t["conv_worst"]
+    row("conv fwd+bwd: worst shape convnet/torch", f"<= {t['conv_worst']}", worst)
+    low = min(fractions, key=fractions.get)
+    row(f"conv GEMM efficiency (NumPy backend), shapes {','.join(map(str, GEMM_SHAPES))}: "
+        f"worst", f">= {t['gemm']:.0%}",
+        lambda b: ((f"{fractions[low]:.0%} (shape {low}; geomean "
+                    f"{geomean(fractions.values()):.0%})", fractions[low] >= t["gemm"])
+                   if b == "numpy" else ("-", None)))
+    row("max pool 2x2 s2 fwd+bwd (64,64,32,32): convnet/torch", f"< {t['pool']}",
+        lambda b: (f"{pool_result['ratio'][b]:.2f}", pool_result["ratio"][b] < t["pool"]))
+    for name, result in steps.items():
+        limit = t["unet_step"] if name == "unet" else t["step"]
+        label = "U-Net 128x128 b8" if name == "unet" else f"{name} b128"
+        row(f"train step {label}: convnet/torch", f"<= {limit}",
+            lambda b, r=result, limit=limit: (
+                f"{r['ratio'][b]:.2f} ({r['ms'][b]:.1f} vs {r['ms']['torch']:.1f} ms)",
+                r["ratio"][b] <= limit))
+    for name in train_step.CASES:
+        def step_memory(backend, name=name):
+            cn, th = memory_results[backend][name]["convnet"], memory_results[backend][name]["torch"]
+            q = cn["step_mb"] / th["step_mb"]
+            return f"{q:.2f} ({cn['step_mb']:.0f}/{th['step_mb']:.0f} MiB)", q <= t["memory"]
+        row(f"peak memory {name} b128: convnet/torch step memory", f"<= {t['memory']}",
+            step_memory)
+
+    def unet_step_memory(backend):
+        cn, th = unet_memory[backend]["step_mb"], unet_memory["torch"]["step_mb"]
+        if not (cn and th):
+            return "not measured", None
+        return f"{cn / th:.2f} ({cn:.0f}/{th:.0f} MiB)", cn / th <= t["memory"]
+    row("peak memory U-Net b8: convnet/torch step memory", f"<= {t['memory']}", unet_step_memory)
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
     started = time.perf_counter()
@@ -274,81 +371,44 @@ def main(argv=None):
     if torch is None:
         raise SystemExit("run_all.py compares with PyTorch; install torch (CPU) first")
     machine_before = machine_note()
-    print(f"float32; median of {args.repeats} repeats after a warm-up; torch "
-          f"{torch.get_num_threads()} threads; machine at the start: {machine_before}\n", flush=True)
+    print(f"float32; median of {args.repeats} repeats after a warm-up; each library and each "
+          f"convnet backend in its own process, timed in turns; torch {torch.get_num_threads()} "
+          f"threads; machine at the start: {machine_before}\n", flush=True)
+    workers, torch_worker = start_workers()
+    backends = list(workers)
+    try:
+        conv_results = conv_section(torch, workers, torch_worker, args.repeats)
+        print()
+        fractions = gemm_section(workers["numpy"], args.repeats)
+        print()
+        pool_result = pool_section(workers, torch_worker, args.repeats)
+        print()
+        steps = step_section(workers, torch_worker, args.repeats)
+        print()
+    finally:
+        for worker in (*workers.values(), torch_worker):
+            worker.stop()
+    memory_results, unet_memory = memory_section(torch, backends, args.memory_steps)
 
-    conv_times = conv_section(torch, args.repeats)
-    print()
-    fractions = gemm_section(conv_times, args.repeats)
-    print()
-    t_pool = pool_section(torch, args.repeats)
-    print()
-    train = train_step.run(torch, list(train_step.CASES), 2 * args.repeats, log=log)
-    log("U-Net step, 128x128, batch 8 ...")
-    unet = unet_step.run(torch, args.repeats, log=log)
-    print_table(["training step", "convnet ms", "torch ms", "convnet/torch"],
-                [[f"{name}, batch 128", r["convnet"] * 1e3, r["torch"] * 1e3, r["ratio"]]
-                 for name, r in train.items()]
-                + [["U-Net 3x128x128, batch 8", unet["convnet"] * 1e3, unet["torch"] * 1e3,
-                    unet["ratio"]]])
-    print()
-    log("memory: one child process per library and model ...")
-    mem = memory.run(torch, list(train_step.CASES), args.memory_steps, log=log)
-    print_table(memory.HEADERS, memory.table_rows(mem), ".1f")
-    print(f"({args.memory_steps} steps; {memory.NOTE})\n")
-
-    ratios = {i: ratio for i, (_, _, ratio) in conv_times.items()}
-    worst = max(ratios, key=ratios.get)
-    gm = geomean(ratios.values())
-    low = min(fractions, key=fractions.get)
-    pool_ratio = t_pool[2]
-    t = THRESHOLDS
-    rows = [
-        ["conv fwd+bwd, 7 shapes: geomean convnet/torch", f"{gm:.2f}", f"<= {t['conv_geomean']}",
-         _met(gm <= t["conv_geomean"])],
-        ["conv fwd+bwd: worst shape convnet/torch", f"{ratios[worst]:.2f} (shape {worst})",
-         f"<= {t['conv_worst']}", _met(ratios[worst] <= t["conv_worst"])],
-        [f"conv GEMM efficiency, shapes {','.join(map(str, GEMM_SHAPES))}: worst",
-         f"{fractions[low]:.0%} (shape {low}; geomean {geomean(fractions.values()):.0%})",
-         f">= {t['gemm']:.0%}", _met(fractions[low] >= t["gemm"])],
-        ["max pool 2x2 s2 fwd+bwd (64,64,32,32): convnet/torch", f"{pool_ratio:.2f}",
-         f"< {t['pool']}", _met(pool_ratio < t["pool"])],
-    ]
-    for name, r in train.items():
-        rows.append([f"train step {name} b128: convnet/torch",
-                     f"{r['ratio']:.2f} ({r['convnet'] * 1e3:.1f} vs {r['torch'] * 1e3:.1f} ms)",
-                     f"<= {t['step']}", _met(r["ratio"] <= t["step"])])
-    rows.append(["train step U-Net 128x128 b8: convnet/torch",
-                 f"{unet['ratio']:.2f} ({unet['convnet'] * 1e3:.0f} vs {unet['torch'] * 1e3:.0f} ms)",
-                 f"<= {t['unet_step']}", _met(unet["ratio"] <= t["unet_step"])])
-    for name, res in mem.items():
-        cn, th = res["convnet"], res["torch"]
-        q = cn["step_mb"] / th["step_mb"]
-        rows.append([f"peak memory {name} b128: convnet/torch step memory",
-                     f"{q:.2f} ({cn['step_mb']:.0f}/{th['step_mb']:.0f} MiB; raw peaks "
-                     f"{cn['peak_mb']:.0f}/{th['peak_mb']:.0f})", f"<= {t['memory']}",
-                     _met(q <= t["memory"])])
-    unet_memory = unet["memory"]
-    if unet_memory["convnet"]["step_mb"] and unet_memory["torch"]["step_mb"]:
-        q = unet_memory["convnet"]["step_mb"] / unet_memory["torch"]["step_mb"]
-        rows.append(["peak memory U-Net b8: convnet/torch step memory",
-                     f"{q:.2f} ({unet_memory['convnet']['step_mb']:.0f}/"
-                     f"{unet_memory['torch']['step_mb']:.0f} MiB)", f"<= {t['memory']}",
-                     _met(q <= t["memory"])])
-    rows += epoch_rows(args.with_epochs)
+    rows = target_rows(conv_results, fractions, pool_result, steps, memory_results,
+                       unet_memory, backends)
+    extra = epoch_rows(args.with_epochs, backends)
     if args.with_tests:
         summary, ok = run_tests()
-        rows.append(["numerical tests: python -m pytest -q", summary, "all pass",
-                     "yes" if ok else "no"])
+        extra.append(["numerical tests: python -m pytest -q", "all pass", summary,
+                      "yes" if ok else "no"])
     else:
-        rows.append(["numerical tests", "not run (--with-tests, or: python -m pytest -q)",
-                     "all pass", "-"])
-    print_table(["target", "measured", "threshold", "met"], rows)
+        extra.append(["numerical tests", "all pass",
+                      "not run (--with-tests, or: python -m pytest -q)", "-"])
+    headers = ["target", "threshold"]
+    for backend in backends:
+        headers += [f"{backend} backend", "met"]
+    print_table(headers, rows + [row + [""] * (len(headers) - len(row)) for row in extra])
     print(f"\nmachine: start {machine_before}; end {machine_note()}")
     print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"python {sys.version.split()[0]}; {blas_note()}")
-    print(f"ratios are convnet / torch time (< 1: convnet faster); total {time.perf_counter() - started:.0f} s",
-          flush=True)
+    print(f"ratios are convnet / torch time (< 1: convnet faster); total "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
     return rows
 
 

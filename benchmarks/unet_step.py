@@ -145,9 +145,11 @@ def child(lib: str, steps: int = 3) -> dict:
             "step_mb": None if base is None or peak is None else peak - base, "reset": reset}
 
 
-def memory(lib: str) -> dict:
+def memory(lib: str, backend: str | None = None) -> dict:
+    """Peak memory of a few steps of ``lib`` in a child process (convnet on ``backend``)."""
+    env = {**os.environ, **({"CONVNET_BACKEND": backend} if backend else {})}
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", lib],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"memory child {lib} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

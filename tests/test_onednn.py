@@ -148,3 +148,17 @@ def test_convnet_info_names_the_backend_and_its_kernel(capsys):
     assert f"oneDNN {library.version()} (jit:" in out and "CONVNET_BACKEND" not in out
     result = _python("from convnet.cli import main; main(['info'])", CONVNET_BACKEND="numpy")
     assert "oneDNN turned off by CONVNET_BACKEND=numpy" in result.stdout
+
+
+def test_onednn_leaves_the_process_openmp_thread_setting_as_it_was():
+    # PyTorch reads the same OpenMP setting: a small convolution runs oneDNN on one thread,
+    # and afterwards torch must still see the threads it was given
+    torch.set_num_threads(2)
+    before = torch.get_num_threads()
+    for shape, out_channels in (((1, 2, 5, 5), 2), ((32, 32, 16, 16), 32)):   # small, large
+        x = np.ones(shape, np.float32)
+        w = np.ones((out_channels, shape[1], 3, 3), np.float32)
+        spec = conv_spec(x.shape, x.dtype, w.shape, padding=1)
+        y, saved = onednn.forward(x, w, None, spec)
+        onednn.backward(np.ones_like(y), saved, spec)
+        assert torch.get_num_threads() == before

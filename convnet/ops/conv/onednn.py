@@ -187,7 +187,11 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: Co
     """``(y, saved)``: y in NCHW; ``saved`` keeps the input in oneDNN's layout for the
     weight gradient when both primitives chose the same one."""
     plan = _plan(spec)
-    L.use_threads(plan.threads)
+    with L.threads(plan.threads):
+        return _forward(plan, x, weight, bias)
+
+
+def _forward(plan, x, weight, bias):
     # every buffer bound to a memory object is held in a local until the call returns
     src, weights = plan.src.into(x), plan.weights.into(weight)
     arguments = {L.ARG_SRC: plan.src.memory.bind(src),
@@ -204,7 +208,11 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: Co
 def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool = True):
     """``(dx, dweight, dbias)``; dx is None when ``need_input_grad`` is False."""
     plan = _plan(spec)
-    L.use_threads(plan.threads)
+    with L.threads(plan.threads):
+        return _backward(plan, dy, saved, spec, need_input_grad)
+
+
+def _backward(plan, dy, saved, spec, need_input_grad):
     x, weight, blocked_src = saved
     data_diff_dst = plan.data_diff_dst.into(dy)
     dx = None

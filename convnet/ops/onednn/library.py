@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -221,35 +222,57 @@ def describe() -> dict:
 
 
 # ---------------------------------------------------------------- OpenMP threads
-_openmp = {"set": None, "current": None}
+_openmp: dict = {}
 SMALL_WORK = 2_000_000     # multiply-adds below which one thread beats the hand-off
 
 
-def _omp_set_num_threads():
-    if _openmp["set"] is None:
+def _openmp_functions():
+    """(omp_get_max_threads, omp_set_num_threads) of the process's libgomp, or None."""
+    if "functions" not in _openmp:
         try:
-            function = ctypes.CDLL("libgomp.so.1").omp_set_num_threads
-            function.argtypes, function.restype = [ctypes.c_int], None
+            runtime = ctypes.CDLL("libgomp.so.1")
+            get, set_ = runtime.omp_get_max_threads, runtime.omp_set_num_threads
+            get.argtypes, get.restype = [], ctypes.c_int
+            set_.argtypes, set_.restype = [ctypes.c_int], None
+            _openmp["functions"] = (get, set_)
         except (OSError, AttributeError):  # pragma: no cover - another OpenMP runtime
-            function = False
-        _openmp["set"] = function
-    return _openmp["set"]
+            _openmp["functions"] = None
+    return _openmp["functions"]
 
 
-def threads_for(work: int) -> int:
+def threads_for(work: int) -> int | None:
     """How many OpenMP threads a primitive of ``work`` multiply-adds runs on: one for small
     work (waking the other thread costs more than it saves, and its spin afterwards takes
-    the core convnet's own threads need), every CPU otherwise; ``CONVNET_NUM_THREADS``
-    caps it."""
+    the core convnet's own threads need), else None: as many as the process's OpenMP
+    setting says (``OMP_NUM_THREADS``, or ``torch.set_num_threads`` in a process that also
+    runs PyTorch), at most ``CONVNET_NUM_THREADS``."""
+    if work < SMALL_WORK:
+        return 1
     cap = os.environ.get("CONVNET_NUM_THREADS")
-    cpus = int(cap) if cap and cap.isdigit() and int(cap) > 0 else (os.cpu_count() or 1)
-    return 1 if work < SMALL_WORK else cpus
+    return int(cap) if cap and cap.isdigit() and int(cap) > 0 else None
 
 
-def use_threads(count: int) -> None:
-    """Make oneDNN's next primitives (from this thread) run on ``count`` OpenMP threads."""
-    if _openmp["current"] != count:
-        setter = _omp_set_num_threads()
-        if setter:
-            setter(count)
-        _openmp["current"] = count
+@contextlib.contextmanager
+def threads(count: int | None):
+    """Run the primitives inside on ``count`` OpenMP threads (None: the process's setting,
+    or fewer if that is more), then put the process's setting back, so that other users
+    of the same OpenMP runtime (PyTorch, numba) see it unchanged.
+
+    Example:
+        >>> with threads(1):
+        ...     pass
+    """
+    functions = _openmp_functions() if count is not None else None
+    if functions is None:
+        yield
+        return
+    get, set_ = functions
+    before = get()
+    count = min(count, before)
+    if count != before:
+        set_(count)
+    try:
+        yield
+    finally:
+        if count != before:
+            set_(before)
