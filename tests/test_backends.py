@@ -23,6 +23,7 @@ import pytest
 from convnet.ops.conv import conv_spec
 from convnet.ops.conv import dispatch as conv_dispatch
 from convnet.ops.conv import reference as conv_reference
+from convnet.ops.onednn import library as onednn_library
 from convnet.ops.pool import dispatch as pool_dispatch
 from convnet.ops.pool import pool_spec
 from convnet.ops.pool import reference as pool_reference
@@ -31,7 +32,10 @@ from gradcheck import numerical_gradient
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
 TF = torch.nn.functional
 
-CONV_BACKENDS = sorted(conv_dispatch.BACKENDS.items())
+# oneDNN's backend where it is in use (not installed, or CONVNET_BACKEND=numpy: the run
+# that holds the NumPy backends to these tests, tests/test_suite_without_onednn.py)
+CONV_BACKENDS = sorted((name, backend) for name, backend in conv_dispatch.BACKENDS.items()
+                       if name != "onednn" or onednn_library.available())
 POOL_BACKENDS = sorted(pool_dispatch.BACKENDS.items())
 
 # (spatial, kernel, stride, padding, dilation, groups, bias)

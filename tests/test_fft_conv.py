@@ -227,10 +227,11 @@ def test_cost_model_orders_kernels():
 @pytest.mark.parametrize("explicit", ["im2col", "fft"])
 def test_explicit_algorithm_wins(explicit, monkeypatch):
     calls = []
-    # 'im2col' names the spatial algorithm: the direct backend (first layers) computes the
-    # same sums without a column matrix
+    # 'im2col' names the spatial algorithm: the direct backend (first layers) and oneDNN's
+    # kernels compute the same sums without a column matrix
     for name, module in (("im2col", conv_algorithms.channels_last),
                          ("im2col", conv_algorithms.direct),
+                         ("im2col", conv_algorithms.onednn),
                          ("im2col", conv_algorithms.reference), ("fft", fft_ops)):
         original = module.forward
 

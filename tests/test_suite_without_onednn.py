@@ -30,4 +30,4 @@ def test_the_whole_suite_passes_with_onednn_turned_off():
         env={**os.environ, "CONVNET_BACKEND": "numpy", INNER: "numpy"})
     tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
     assert done.returncode == 0, f"with CONVNET_BACKEND=numpy:\n{tail}"
-    assert " passed" in tail
+    assert "[100%]" in tail                      # every test ran (pytest -qq: no summary line)

@@ -153,8 +153,8 @@ def choose_backend(x: np.ndarray, weight: np.ndarray, spec: ConvSpec, algorithm:
     """The backend module that computes this call (see the module docstring)."""
     if x.size == 0 or weight.size == 0:
         return reference
-    if algorithm == "auto" and onednn.L.preferred() and not direct.supports(spec, x, weight) \
-            and onednn.supports(spec, x, weight) and not _fft_far_cheaper(spec):
+    if algorithm == "auto" and onednn.L.preferred() and onednn.supports(spec, x, weight) \
+            and not _fft_far_cheaper(spec):
         return onednn
     if choose_algorithm(spec, algorithm) == "fft":
         return fft
