@@ -148,6 +148,9 @@ def test_convnet_info_names_the_backend_and_its_kernel(capsys):
     assert f"oneDNN {library.version()} (jit:" in out and "CONVNET_BACKEND" not in out
     result = _python("from convnet.cli import main; main(['info'])", CONVNET_BACKEND="numpy")
     assert "oneDNN turned off by CONVNET_BACKEND=numpy" in result.stdout
+    if not any(name in os.environ for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY",
+                                                "CONVNET_OPENMP_SPIN")):
+        assert "libgomp's idle threads spin 1000 iterations (set by convnet)" in result.stdout
 
 
 def test_onednn_leaves_the_process_openmp_thread_setting_as_it_was():

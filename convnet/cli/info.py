@@ -18,13 +18,14 @@ def collect() -> dict:
     import numba
     import numpy as np
 
-    from .. import __version__
+    from .. import __version__, process_settings
     from ..ops.conv import conv_spec, onednn
     from ..ops.onednn import library
     facts = {"convnet": __version__, "python": platform.python_version(), "numpy": np.__version__,
              "numba": numba.__version__, "cpus": os.cpu_count(), **library.describe()}
     spec = conv_spec((8, 16, 14, 14), np.float32, (16, 16, 3, 3), padding=1)
     facts["onednn_kernel"] = onednn.implementation(spec)
+    facts["openmp_spin"] = process_settings.tune_openmp_spin()
     try:
         from threadpoolctl import threadpool_info
         facts["thread_pools"] = [(pool.get("internal_api"), pool.get("num_threads"))
@@ -52,7 +53,9 @@ def run(args) -> int:
         print("convolution backend: NumPy/numba (oneDNN not installed: pip install "
               "onednn-cpu-gomp)")
     pools = ", ".join(f"{name} {threads}" for name, threads in facts["thread_pools"]) or "none"
-    print(f"thread pools: {pools}")
+    spin = (f"libgomp's idle threads spin {facts['openmp_spin']} iterations (set by convnet)"
+            if facts["openmp_spin"] else "libgomp's spin left as it was")
+    print(f"thread pools: {pools}; {spin}")
     return 0
 
 
