@@ -70,6 +70,39 @@ def median_time(
     return statistics.median(times)
 
 
+def blocks_in_turns(
+    run_block: Callable[[int], list[float]],
+    sides: int,
+    repeats: int = 5,
+    block: int = 3,
+    gap: float = 0.2,
+) -> tuple[list[float], list[float]]:
+    """([median seconds of each side], [median over rounds of side i's block median / the
+    last side's, for every side but the last]).
+
+    ``run_block(i)`` times one block of side ``i`` and returns its timed calls' seconds. The
+    sides are timed in turns, in rounds of blocks (ABBA order: forward, then reversed), each
+    block after a ``gap`` of sleep (the other side's idle threads stop spinning: PyTorch's
+    OpenMP threads spin for milliseconds after its last call). There are
+    ``max(3, ceil(repeats / block))`` rounds.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    rounds = max(3, -(-repeats // block))
+    times: list[list[float]] = [[] for _ in range(sides)]
+    block_medians: list[list[float]] = [[] for _ in range(sides)]
+    for round_ in range(rounds):
+        order = range(sides) if round_ % 2 == 0 else reversed(range(sides))
+        for i in order:
+            time.sleep(gap)
+            block_times = run_block(i)
+            times[i] += block_times
+            block_medians[i].append(statistics.median(block_times))
+    ratios = [statistics.median(a / b for a, b in zip(block_medians[i], block_medians[-1]))
+              for i in range(sides - 1)]
+    return [statistics.median(t) for t in times], ratios
+
+
 def paired_times(
     fns: Sequence[Callable[[], object]],
     repeats: int = 5,
@@ -79,34 +112,23 @@ def paired_times(
     gap: float = 0.2,
 ) -> tuple[list[float], float]:
     """([median seconds of each fn], median over rounds of the ratio of the two block
-    medians, fns[0] / fns[1]).
-
-    The functions are timed in turns, in rounds of blocks (ABBA order): each block starts
-    with a ``gap`` of sleep (the other library's idle threads stop spinning: PyTorch's
-    OpenMP threads spin for milliseconds after its last call), then ``warmup`` untimed
-    calls and ``block`` timed calls back to back, as a training loop runs them. There are
-    ``max(3, ceil(repeats / block))`` rounds.
-    """
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    medians, fns[0] / fns[1]), both in this process (:func:`blocks_in_turns`): each block
+    is ``warmup`` untimed calls and ``block`` timed calls back to back, as a training loop
+    runs them, each call after its ``setups`` function."""
     setups = list(setups) if setups is not None else [None] * len(fns)
-    rounds = max(3, -(-repeats // block))
-    times: list[list[float]] = [[] for _ in fns]
-    block_medians: list[list[float]] = [[] for _ in fns]
-    for round_ in range(rounds):
-        order = range(len(fns)) if round_ % 2 == 0 else reversed(range(len(fns)))
-        for i in order:
-            time.sleep(gap)
-            for call in range(warmup + block):
-                if setups[i] is not None:
-                    setups[i]()
-                t0 = time.perf_counter()
-                fns[i]()
-                if call >= warmup:
-                    times[i].append(time.perf_counter() - t0)
-            block_medians[i].append(statistics.median(times[i][-block:]))
-    ratio = statistics.median(a / b for a, b in zip(block_medians[0], block_medians[1]))
-    return [statistics.median(t) for t in times], ratio
+
+    def run_block(i: int) -> list[float]:
+        timed = []
+        for call in range(warmup + block):
+            if setups[i] is not None:
+                setups[i]()
+            t0 = time.perf_counter()
+            fns[i]()
+            if call >= warmup:
+                timed.append(time.perf_counter() - t0)
+        return timed
+    medians, (ratio,) = blocks_in_turns(run_block, 2, repeats, block, gap)
+    return medians, ratio
 
 
 def settle(seconds: float = 0.2) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 
@@ -226,25 +225,12 @@ class Worker:
 
 
 def paired_blocks(runs, repeats: int = 5, warmup: int = 1, block: int = 3, gap: float = 0.2):
-    """([median seconds of each run], [median over rounds of run i's block median / the last
-    run's]) for ``runs``, a list of ``(worker, slot)`` pairs.
+    """([median seconds of each run], [run i / the last run, for every run but the last]) for
+    ``runs``, a list of ``(worker, slot)`` pairs, timed in turns (``_timing.blocks_in_turns``):
+    each block is ``warmup`` untimed calls and ``block`` timed ones in the worker."""
+    from _timing import blocks_in_turns
 
-    The runs are timed in turns, in rounds (forward order, then reversed): each block starts
-    with a ``gap`` of sleep (the previous side's idle threads stop spinning), then ``warmup``
-    untimed calls and ``block`` timed ones back to back, as a training loop runs them. There
-    are ``max(3, ceil(repeats / block))`` rounds.
-    """
-    rounds = max(3, -(-repeats // block))
-    times = [[] for _ in runs]
-    medians = [[] for _ in runs]
-    for round_ in range(rounds):
-        order = range(len(runs)) if round_ % 2 == 0 else reversed(range(len(runs)))
-        for i in order:
-            time.sleep(gap)
-            worker, slot = runs[i]
-            block_times = worker.block(slot, warmup, block)
-            times[i] += block_times
-            medians[i].append(statistics.median(block_times))
-    ratios = [statistics.median(a / b for a, b in zip(medians[i], medians[-1]))
-              for i in range(len(runs) - 1)]
-    return [statistics.median(t) for t in times], ratios
+    def run_block(i):
+        worker, slot = runs[i]
+        return worker.block(slot, warmup, block)
+    return blocks_in_turns(run_block, len(runs), repeats, block, gap)

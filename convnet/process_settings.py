@@ -39,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 
@@ -107,16 +108,10 @@ def tune_blas_threads() -> list[str]:
     return changed
 
 
-_OPENMP_SPIN: int | None | bool = False      # False: not tried yet
-
-
+@functools.cache
 def tune_openmp_spin() -> int | None:
     """Load libgomp with a short spin (once per process); the spin set, or None when
     libgomp was left alone (turned off, the user's own setting, already loaded, absent)."""
-    global _OPENMP_SPIN
-    if _OPENMP_SPIN is not False:
-        return _OPENMP_SPIN
-    _OPENMP_SPIN = None
     choice = os.environ.get("CONVNET_OPENMP_SPIN", str(OPENMP_SPIN))
     if (not choice.isdigit() or choice == "0" or "GOMP_SPINCOUNT" in os.environ
             or "OMP_WAIT_POLICY" in os.environ or loaded_libraries("libgomp")
@@ -125,12 +120,11 @@ def tune_openmp_spin() -> int | None:
     os.environ["GOMP_SPINCOUNT"] = choice
     try:
         ctypes.CDLL("libgomp.so.1")   # reads the variable now; later users share this copy
-        _OPENMP_SPIN = int(choice)
+        return int(choice)
     except OSError:  # pragma: no cover - no libgomp on this system
-        pass
+        return None
     finally:
         del os.environ["GOMP_SPINCOUNT"]
-    return _OPENMP_SPIN
 
 
 _APPLIED: dict | None = None
