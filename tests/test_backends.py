@@ -1,7 +1,7 @@
 """Every registered backend of every op family, held to the same grid.
 
 For each backend of ``convnet.ops.conv.dispatch.BACKENDS`` (reference, direct, channels_last, fft)
-and ``convnet.ops.pool.dispatch.BACKENDS`` (reference, compiled), called directly with the
+and ``convnet.ops.pool.dispatch.BACKENDS`` (reference, compiled, onednn), called directly with the
 signature every backend shares, on each case it supports:
 
 - PyTorch (float64) is the oracle for the output and every gradient;
@@ -36,7 +36,8 @@ TF = torch.nn.functional
 # that holds the NumPy backends to these tests, tests/test_suite_without_onednn.py)
 CONV_BACKENDS = sorted((name, backend) for name, backend in conv_dispatch.BACKENDS.items()
                        if name != "onednn" or onednn_library.available())
-POOL_BACKENDS = sorted(pool_dispatch.BACKENDS.items())
+POOL_BACKENDS = sorted((name, backend) for name, backend in pool_dispatch.BACKENDS.items()
+                       if name != "onednn" or onednn_library.available())
 
 # (spatial, kernel, stride, padding, dilation, groups, bias)
 CONV_CASES = [
@@ -199,27 +200,33 @@ def torch_max_pool(x, spec_args, dy):
     return y.detach().numpy(), xt.grad.numpy()
 
 
-def pool_input(case, seed=0, ties=False):
+def pool_input(case, seed=0, ties=False, dtype=np.float64):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, 3) + case[0])
     if ties:
         x = np.round(x)  # many equal values: the first maximum must win, as torch
+    x = x.astype(dtype)
     spec = pool_spec(x.shape, x.dtype, *case[1:])
     return x, spec
+
+
+def pool_gradient(spec, dtype, seed=1):
+    return np.random.default_rng(seed).standard_normal(spec.output_shape).astype(dtype)
 
 
 @pytest.mark.parametrize("name, backend", POOL_BACKENDS)
 @pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: f"{len(c[0])}d-k{c[1]}-s{c[2]}")
 @pytest.mark.parametrize("ties", [False, True])
 def test_max_pool_backend_against_torch_and_the_reference(name, backend, case, ties):
-    x, spec = pool_input(case, ties=ties)
+    dtype = dtype_of(name)
+    x, spec = pool_input(case, ties=ties, dtype=dtype)
     assert backend.supports(spec, x)
-    dy = np.random.default_rng(1).standard_normal(spec.output_shape)
+    dy = pool_gradient(spec, dtype)
     y, winner = backend.max_forward(x, spec)
     dx = backend.max_backward(dy, winner, spec)
     y_torch, dx_torch = torch_max_pool(x, case, dy)
     np.testing.assert_array_equal(y, y_torch)
-    np.testing.assert_allclose(dx, dx_torch, rtol=1e-12, atol=1e-12)
+    assert_close(dx, dx_torch, dtype=dtype)
     y_ref, winner_ref = pool_reference.max_forward(x, spec)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(winner, winner_ref)
@@ -227,23 +234,27 @@ def test_max_pool_backend_against_torch_and_the_reference(name, backend, case, t
 
 @pytest.mark.parametrize("name, backend", POOL_BACKENDS)
 def test_max_pool_backend_finite_differences(name, backend):
-    x, spec = pool_input(((5, 6), 3, 2, 1, 1, False), seed=4)  # distinct values: no ties
-    dy = np.random.default_rng(2).standard_normal(spec.output_shape)
+    dtype = dtype_of(name)
+    x, spec = pool_input(((5, 6), 3, 2, 1, 1, False), seed=4, dtype=dtype)
+    x[...] = np.random.default_rng(4).permutation(x.size).reshape(x.shape) * 0.1  # no ties
+    dy = pool_gradient(spec, dtype, seed=2)
     dx = backend.max_backward(dy, backend.max_forward(x, spec)[1], spec)
 
-    def loss():
-        return float((backend.max_forward(x, spec)[0] * dy).sum())
-    np.testing.assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-7)
+    def loss():  # max pooling is piecewise linear: float32 differences are exact enough
+        return float((backend.max_forward(x, spec)[0].astype(np.float64) * dy).sum())
+    eps = 1e-6 if dtype == np.float64 else 1e-2
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x, eps), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name, backend", POOL_BACKENDS)
 @pytest.mark.parametrize("values", list(itertools.product([np.nan, np.inf, -np.inf], repeat=2)))
 def test_max_pool_backend_non_finite(name, backend, values):
+    dtype = dtype_of(name)
     case = ((6, 6), 2, 2, 0, 1, False)
-    x, spec = pool_input(case)
+    x, spec = pool_input(case, dtype=dtype)
     x[0, 0, 0, 1], x[1, 2, 3, 3] = values
     x[0, 1, :2, :2] = values[0]
-    dy = np.random.default_rng(1).standard_normal(spec.output_shape)
+    dy = pool_gradient(spec, dtype)
     y, winner = backend.max_forward(x, spec)
     dx = backend.max_backward(dy, winner, spec)
     y_torch, dx_torch = torch_max_pool(x, case, dy)
@@ -253,16 +264,74 @@ def test_max_pool_backend_non_finite(name, backend, values):
 
 @pytest.mark.parametrize("name, backend", POOL_BACKENDS)
 def test_max_pool_backend_empty_batch_and_non_contiguous(name, backend):
-    x, spec = pool_input(((6, 7), 3, 2, 1, 1, False))
+    dtype = dtype_of(name)
+    x, spec = pool_input(((6, 7), 3, 2, 1, 1, False), dtype=dtype)
     empty = pool_spec((0,) + x.shape[1:], x.dtype, 3, 2, 1)
-    y, winner = backend.max_forward(x[:0], empty)
-    assert y.shape == empty.output_shape
-    assert backend.max_backward(np.zeros(y.shape), winner, empty).shape == (0,) + x.shape[1:]
-    view = np.random.default_rng(5).standard_normal((2, 7, 6, 3)).transpose(0, 3, 2, 1)
+    if backend.supports(empty, x[:0]):   # oneDNN leaves empty batches to the others
+        y, winner = backend.max_forward(x[:0], empty)
+        assert y.shape == empty.output_shape
+        assert backend.max_backward(np.zeros(y.shape, dtype), winner, empty).shape == \
+            (0,) + x.shape[1:]
+    else:
+        assert name == "onednn"
+    wide = np.random.default_rng(5).standard_normal((2, 7, 6, 3)).astype(dtype)
     case = ((6, 7), 3, 2, 1, 1, False)
-    spec = pool_spec(view.shape, view.dtype, *case[1:])
-    dy = np.random.default_rng(6).standard_normal(spec.output_shape)
-    y, winner = backend.max_forward(view, spec)
-    y_torch, dx_torch = torch_max_pool(view, case, dy)
-    np.testing.assert_array_equal(y, y_torch)
-    np.testing.assert_allclose(backend.max_backward(dy, winner, spec), dx_torch, rtol=1e-12)
+    for view in (wide.transpose(0, 3, 2, 1), wide.transpose(0, 3, 1, 2)):  # strided; NHWC
+        spec = pool_spec(view.shape, view.dtype, *case[1:])
+        dy = pool_gradient(spec, dtype, seed=6)
+        y, winner = backend.max_forward(view, spec)
+        y_torch, dx_torch = torch_max_pool(view, case, dy)
+        np.testing.assert_array_equal(y, y_torch)
+        assert_close(backend.max_backward(dy, winner, spec), dx_torch, dtype=dtype)
+
+
+# (spatial, kernel, stride, padding, ceil_mode, count_include_pad)
+AVERAGE_CASES = [
+    ((9,), 3, 2, 1, False, True),
+    ((8, 8), 2, 2, 0, False, True),
+    ((9, 9), 3, 2, 1, False, False),
+    ((10, 10), 3, 2, 1, True, False),           # ceil_mode windows past the padding
+    ((7, 8), 3, 1, 1, False, True),
+    ((5, 6, 5), 2, 2, 1, False, True),
+]
+
+
+@pytest.mark.skipif(not onednn_library.available(), reason="oneDNN is not loaded in this run")
+@pytest.mark.parametrize("case", AVERAGE_CASES, ids=str)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_onednn_average_pool_against_torch(case, channels_last):
+    from convnet.ops.pool import onednn as pool_onednn
+    spatial, kernel, stride, padding, ceil_mode, include = case
+    x = np.random.default_rng(7).standard_normal((2, 5) + spatial).astype(np.float32)
+    if channels_last:
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        x = np.moveaxis(x, -1, 1)
+    spec = pool_spec(x.shape, x.dtype, kernel, stride, padding, 1, ceil_mode)
+    assert pool_onednn.supports_average(spec, x, include, None)
+    dy = pool_gradient(spec, np.float32)
+    y = pool_onednn.avg_forward(x, spec, include)
+    dx = pool_onednn.avg_backward(dy, spec, include)
+    pool = (TF.avg_pool1d, TF.avg_pool2d, TF.avg_pool3d)[len(spatial) - 1]
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt = pool(xt, kernel, stride, padding, ceil_mode, include)
+    yt.backward(torch.tensor(dy))
+    assert_close(y, yt.detach().numpy(), dtype=np.float32)
+    assert_close(dx, xt.grad.numpy(), dtype=np.float32)
+    divisor = pool_reference.window_counts(spec, include)
+    assert_close(y, pool_reference.avg_forward(x.astype(np.float64), spec, divisor),
+                 dtype=np.float32)
+
+
+@pytest.mark.skipif(not onednn_library.available(), reason="oneDNN is not loaded in this run")
+def test_onednn_average_pool_declines_what_it_would_compute_differently():
+    from convnet.ops.pool import onednn as pool_onednn
+    x = np.zeros((1, 1, 10, 10), np.float32)
+    ceil = pool_spec(x.shape, x.dtype, 3, 2, 1, 1, True)
+    assert ceil.overhang == (1, 1)
+    assert not pool_onednn.supports_average(ceil, x, True, None)    # overhang would count
+    assert pool_onednn.supports_average(ceil, x, False, None)
+    plain = pool_spec(x.shape, x.dtype, 3, 2, 1)
+    assert not pool_onednn.supports_average(plain, x, True, 4)       # divisor_override
+    assert not pool_onednn.supports_average(plain, x.astype(np.float64), True, None)
+    mirrored = pool_spec(x.shape, x.dtype, 3, 2, 1, padding_mode="reflect")
+    assert not pool_onednn.supports_average(mirrored, x, True, None)

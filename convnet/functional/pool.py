@@ -52,11 +52,9 @@ def _avg_pool(dims, input, kernel_size, stride, padding, ceil_mode, count_includ
         if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) \
                 or divisor_override == 0:
             raise ValueError(f"divisor_override: expected a non-zero int, got {divisor_override!r}")
-        divisor = divisor_override
-    else:
-        divisor = pool_ops.window_counts(spec, count_include_pad)
-    y = pool_ops.avg_forward(x, spec, divisor)
-    return record(y, (input,), lambda dy: (pool_ops.avg_backward(dy, spec, divisor),))
+    y, divisor = pool_ops.avg_forward(x, spec, count_include_pad, divisor_override)
+    return record(y, (input,), lambda dy: (pool_ops.avg_backward(dy, spec, divisor,
+                                                                 count_include_pad),))
 
 
 def _lp_pool(dims, input, norm_type, kernel_size, stride, ceil_mode, padding, padding_mode):

@@ -32,7 +32,8 @@ import math
 import numpy as np
 
 from ..onednn import library as L
-from ..onednn.memory import Memory, aligned_buffer, any_md, md_equal, md_size, plain_md, tagged_md
+from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, aligned_buffer, any_md, is_channels_last,
+                             md_equal, md_size, plain_md, tagged_md)
 from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
 from .spec import ConvSpec, conv_spec
 
@@ -62,15 +63,6 @@ def _weight_shape(spec: ConvSpec) -> tuple[int, ...]:
     if spec.groups == 1:
         return spec.weight_shape
     return (spec.groups, out_channels // spec.groups, in_per_group) + spec.kernel_size
-
-
-CHANNELS_LAST_TAGS = {3: 15, 4: 22, 5: 33}          # oneDNN's nwc, nhwc, ndhwc
-
-
-def is_channels_last(array: np.ndarray) -> bool:
-    """Whether ``array`` (N, C, *spatial) is a view of channels-last memory."""
-    return (not array.flags.c_contiguous and array.ndim in CHANNELS_LAST_TAGS
-            and np.moveaxis(array, 1, -1).flags.c_contiguous)
 
 
 class _Layout:

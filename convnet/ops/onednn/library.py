@@ -93,6 +93,12 @@ _SIGNATURES = {
     "dnnl_convolution_backward_data_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, Dims, Dims, Dims,
          Dims, handle, handle], ctypes.c_int),
+    "dnnl_pooling_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle, Dims, Dims,
+         Dims, Dims, Dims, handle], ctypes.c_int),
+    "dnnl_pooling_backward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, Dims, Dims, Dims, Dims,
+         Dims, handle, handle], ctypes.c_int),
     "dnnl_convolution_backward_weights_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, handle, Dims,
          Dims, Dims, Dims, handle, handle], ctypes.c_int),

@@ -50,6 +50,21 @@ def any_md(shape, dtype) -> L.handle:
     return tagged_md(shape, dtype, L.TAG_ANY)
 
 
+CHANNELS_LAST_TAGS = {3: 15, 4: 22, 5: 33}          # oneDNN's nwc, nhwc, ndhwc
+
+
+def is_channels_last(array: np.ndarray) -> bool:
+    """Whether ``array`` (N, C, *spatial) is a view of channels-last memory."""
+    return (not array.flags.c_contiguous and array.ndim in CHANNELS_LAST_TAGS
+            and np.moveaxis(array, 1, -1).flags.c_contiguous)
+
+
+def activation_md(shape, dtype, channels_last: bool) -> L.handle:
+    """A descriptor of an (N, C, *spatial) tensor in row-major or channels-last memory."""
+    return (tagged_md(shape, dtype, CHANNELS_LAST_TAGS[len(shape)]) if channels_last
+            else plain_md(shape, dtype))
+
+
 def md_size(md) -> int:
     return L.lib().dnnl_memory_desc_get_size(md)
 
