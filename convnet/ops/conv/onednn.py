@@ -32,8 +32,8 @@ import math
 import numpy as np
 
 from ..onednn import library as L
-from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, aligned_buffer, any_md, is_channels_last,
-                             md_equal, md_size, plain_md, tagged_md)
+from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, activation_md, aligned_buffer, any_md,
+                             is_channels_last, md_equal, md_size, plain_md, tagged_md)
 from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
 from .spec import ConvSpec, conv_spec
 
@@ -52,8 +52,18 @@ def supports(spec: ConvSpec, x: np.ndarray, weight: np.ndarray) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _plan(spec: ConvSpec):
+    """Channels-last activations where oneDNN has fast kernels for them in all three
+    directions (no reorder of the activations at all: convnet's convolution outputs are
+    channels-last memory), else oneDNN's own blocked layouts; None where it cannot."""
+    if len(spec.input_shape) in CHANNELS_LAST_TAGS:
+        try:
+            plan = _Plan(spec, channels_last=True)
+            if not any(name.startswith("ref") for name in plan.implementations):
+                return plan
+        except L.OneDNNError:
+            pass
     try:
-        return _Plan(spec)
+        return _Plan(spec, channels_last=False)
     except L.OneDNNError:
         return None
 
@@ -123,9 +133,10 @@ class _Layout:
 
 
 class _Plan:
-    """The primitives and reorders of one convolution spec."""
+    """The primitives and reorders of one convolution spec; activations in channels-last
+    memory (``channels_last``) or in the layout oneDNN picks (``format_tag_any``)."""
 
-    def __init__(self, spec: ConvSpec):
+    def __init__(self, spec: ConvSpec, channels_last: bool):
         lib, engine = L.lib(), L.engine()
         src, weights, dst = spec.input_shape, _weight_shape(spec), spec.output_shape
         strides = L.dims(spec.stride)
@@ -136,26 +147,32 @@ class _Plan:
         self.has_bias = spec.bias == "tied"
         what = f"convolution {src} * {spec.weight_shape} -> {dst}"
 
+        def activation(shape):
+            return activation_md(shape, np.float32, True) if channels_last else \
+                any_md(shape, np.float32)
+
         forward_pd = L.handle()
         L.check(lib.dnnl_convolution_forward_primitive_desc_create(
             ctypes.byref(forward_pd), engine, L.FORWARD_TRAINING, L.CONVOLUTION_DIRECT,
-            any_md(src, np.float32), any_md(weights, np.float32),
-            bias_md if self.has_bias else None, any_md(dst, np.float32), strides, dilates,
+            activation(src), any_md(weights, np.float32),
+            bias_md if self.has_bias else None, activation(dst), strides, dilates,
             left, right, user_scratchpad_attr()), f"{what} forward")
         self.forward = Primitive(forward_pd, f"{what} forward")
         data_pd = L.handle()
         L.check(lib.dnnl_convolution_backward_data_primitive_desc_create(
-            ctypes.byref(data_pd), engine, L.CONVOLUTION_DIRECT, any_md(src, np.float32),
-            any_md(weights, np.float32), any_md(dst, np.float32), strides, dilates, left, right,
+            ctypes.byref(data_pd), engine, L.CONVOLUTION_DIRECT, activation(src),
+            any_md(weights, np.float32), activation(dst), strides, dilates, left, right,
             forward_pd, user_scratchpad_attr()), f"{what} backward data")
         self.backward_data = Primitive(data_pd, f"{what} backward data")
         weights_pd = L.handle()
         L.check(lib.dnnl_convolution_backward_weights_primitive_desc_create(
-            ctypes.byref(weights_pd), engine, L.CONVOLUTION_DIRECT, any_md(src, np.float32),
+            ctypes.byref(weights_pd), engine, L.CONVOLUTION_DIRECT, activation(src),
             any_md(weights, np.float32), bias_md if self.has_bias else None,
-            any_md(dst, np.float32), strides, dilates, left, right, forward_pd,
+            activation(dst), strides, dilates, left, right, forward_pd,
             user_scratchpad_attr()), f"{what} backward weights")
         self.backward_weights = Primitive(weights_pd, f"{what} backward weights")
+        self.implementations = tuple(_implementation(primitive.pd) for primitive in (
+            self.forward, self.backward_data, self.backward_weights))
 
         self.src = _Layout(src, self.forward.md("src"))
         self.weights = _Layout(weights, self.forward.md("weights"), activation=False)
@@ -230,6 +247,13 @@ def _backward(plan, dy, saved, spec, need_input_grad):
     return dx, dw, db
 
 
+def _implementation(pd) -> str:
+    name = ctypes.c_char_p()
+    L.check(L.lib().dnnl_primitive_desc_query(pd, L.QUERY_IMPL_INFO, 0, ctypes.byref(name)),
+            "implementation query")
+    return name.value.decode()
+
+
 def implementation(spec: ConvSpec) -> str | None:
     """oneDNN's name for the kernel it runs a spec's forward pass with (e.g.
     ``'jit:avx512_core'``: the instruction set it chose), or None when oneDNN cannot.
@@ -240,9 +264,4 @@ def implementation(spec: ConvSpec) -> str | None:
         True
     """
     plan = _plan(spec) if L.available() else None
-    if plan is None:
-        return None
-    name = ctypes.c_char_p()
-    L.check(L.lib().dnnl_primitive_desc_query(plan.forward.pd, L.QUERY_IMPL_INFO, 0,
-                                              ctypes.byref(name)), "implementation query")
-    return name.value.decode()
+    return None if plan is None else plan.implementations[0]
