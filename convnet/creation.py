@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from ._naming import name_made_functions
 from . import dtypes
 from . import random as _random
 from .device import check_device
@@ -259,3 +260,6 @@ def is_floating_point(value) -> bool:
 
 def numel(value) -> int:
     return value.data.size
+
+
+name_made_functions(globals())

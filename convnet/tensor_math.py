@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._naming import name_made_functions
 from .tensor import Tensor, record
 from .tensor_ops import _cast_back, _data, _floating, _operands, unbroadcast
 
@@ -249,3 +250,6 @@ def lerp(a, end, weight) -> Tensor:
     from .tensor_ops import add, mul, sub
     return add(a, mul(weight, sub(end, a)))
 
+
+
+name_made_functions(globals())

@@ -23,6 +23,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ._naming import name_made_functions
 from . import dtypes
 from .tensor import Tensor, record
 from .tensor_ops import _data, _expand_reduced, _normalise_dims, amax, sqrt
@@ -288,3 +289,6 @@ def count_nonzero(a, dim=None) -> Tensor:
     x = _data(a)
     return Tensor(np.asarray(np.count_nonzero(x, axis=None if dim is None else
                                               _normalise_dims(dim, x.ndim)), dtype=np.int64))
+
+
+name_made_functions(globals())

@@ -21,7 +21,8 @@ CORE = ("convnet.tensor", "convnet.tensor_ops", "convnet.ops", "convnet.function
         "convnet.dtypes", "convnet.device", "convnet.tensor_math", "convnet.tensor_reduce",
         "convnet.tensor_shape", "convnet.tensor_inplace", "convnet.tensor_convert",
         "convnet.creation", "convnet.torch_api", "convnet.cuda", "convnet.accelerator",
-        "convnet.backends", "convnet.utils", "convnet.errors", "convnet.grad_mode")
+        "convnet.backends", "convnet.utils", "convnet.errors", "convnet.grad_mode",
+        "convnet._naming")
 
 
 def module_files() -> dict[str, str]:

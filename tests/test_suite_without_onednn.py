@@ -25,7 +25,9 @@ def test_the_whole_suite_passes_with_onednn_turned_off():
         pytest.skip("oneDNN is not in use here: the main run already tested the NumPy backends")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        # the documentation site is built and browsed once, by the main run
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "--ignore=tests/test_docs_site.py"],
         cwd=root, capture_output=True, text=True,
         env={**os.environ, "CONVNET_BACKEND": "numpy", INNER: "numpy"})
     tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])

@@ -133,5 +133,27 @@ def selu(input, inplace: bool = False):
     return _elu_pair(SELU_ALPHA, SELU_SCALE)(input)
 
 
-logsigmoid = _unary(lambda x: -np.logaddexp(0, -x), lambda x, y: 1 - _sigmoid(x))
-softsign = _unary(lambda x: x / (1 + np.abs(x)), lambda x, y: 1 / (1 + np.abs(x)) ** 2)
+_logsigmoid = _unary(lambda x: -np.logaddexp(0, -x), lambda x, y: 1 - _sigmoid(x))
+_softsign = _unary(lambda x: x / (1 + np.abs(x)), lambda x, y: 1 / (1 + np.abs(x)) ** 2)
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow for large ``|x|``.
+
+    Example:
+        >>> import numpy as np
+        >>> logsigmoid(np.array([-1000.0, 0.0])).data.round(4).tolist()
+        [-1000.0, -0.6931]
+    """
+    return _logsigmoid(input)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``, a sigmoid-shaped curve between -1 and 1.
+
+    Example:
+        >>> import numpy as np
+        >>> softsign(np.array([-3.0, 1.0])).data.tolist()
+        [-0.75, 0.5]
+    """
+    return _softsign(input)

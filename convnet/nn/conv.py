@@ -146,9 +146,10 @@ class Conv1d(_ConvNd):
 class Conv2d(_ConvNd):
     """2-D convolution layer over (N, C_in, H, W), the notes' ``[n | size s stride]``.
 
+    ``in_channels``, ``out_channels``, ``kernel_size``, ``stride``, ``padding``, ``dilation``,
+    ``groups`` and ``padding_mode`` are those of :func:`convnet.functional.conv2d`.
+
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-        padding_mode: as :func:`convnet.functional.conv2d`.
         bias: True (tied: one per filter), False, or 'untied' (one per output unit;
             needs ``input_size``).
         input_size: (H, W) of the input, required for an untied bias.

@@ -147,9 +147,11 @@ class ConvTranspose1d(_ConvTransposeNd):
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution layer over (N, C_in, H, W), PyTorch's ``nn.ConvTranspose2d``.
 
+    ``in_channels``, ``out_channels``, ``kernel_size``, ``stride``, ``padding``,
+    ``output_padding``, ``groups`` and ``dilation`` are those of
+    :func:`convnet.functional.conv_transpose2d`.
+
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-        dilation: as :func:`convnet.functional.conv_transpose2d`.
         bias: True (tied: one per output channel), False, or 'untied' (one per output
             unit; needs ``input_size``).
         padding_mode: 'zeros' only (as PyTorch).
