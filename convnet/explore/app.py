@@ -82,7 +82,7 @@ def create_app(session):
     async def upload(request, body):
         if not body:
             raise ExploreError("upload: no file")
-        return session.upload(body)
+        return session.upload(body, drawing=request.query_params.get("drawing") == "1")
 
     async def forward(request, body):
         return session.forward(parsed(body))

@@ -119,22 +119,33 @@ class ExploreSession:
             raise ExploreError("pixels: expected finite values in [0, 1]")
         return pixels
 
-    def upload(self, data: bytes) -> dict:
-        """An uploaded image file, converted and resized to the model's input."""
+    def upload(self, data: bytes, drawing: bool = False) -> dict:
+        """An uploaded image file as the model's input: ``{"pixels", "preprocessing"}``.
+
+        A photo is resized whole; a ``drawing`` from the page's canvas is prepared as the
+        model's training images were (:mod:`.drawing`: cropped, scaled and centred for a
+        digits or MNIST model), and ``preprocessing`` says which recipe ran."""
         import os
         import tempfile
         from ..data.image_file import read_image
+        from .drawing import prepare_drawing, recipe_for
         channels, height, width = self.input_shape
+        recipe = recipe_for(self.metadata.get("dataset")) if drawing and channels == 1 else None
         with tempfile.TemporaryDirectory() as folder:   # the one image reader and its guards
             path = os.path.join(folder, "upload")
             with open(path, "wb") as handle:
                 handle.write(data)
             try:
-                pixels = read_image(path, "L" if channels == 1 else "RGB", (height, width))
+                if recipe is None:
+                    pixels = read_image(path, "L" if channels == 1 else "RGB", (height, width))
+                    how = f"resized to {height}x{width}"
+                else:
+                    canvas = read_image(path, "L")[0]
+                    pixels, how = prepare_drawing(canvas, recipe, self.input_shape)
             except (ValueError, OSError) as error:
                 message = str(error).replace(path, "the upload")
                 raise ExploreError(f"upload: not an image this page can read ({message})") from None
-        return {"pixels": pixels.astype(np.float64).tolist()}
+        return {"pixels": pixels.astype(np.float64).tolist(), "preprocessing": how}
 
     def _normalized(self, image: np.ndarray) -> np.ndarray:
         """(1, C, H, W) float32: the image normalised as the model's training data was."""

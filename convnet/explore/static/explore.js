@@ -1,18 +1,25 @@
 // convnet explore: the page asks the library (JSON API) for every number it shows.
 "use strict";
 
-const state = { model: null, image: null, forward: null, unit: null };
+const state = { model: null, image: null, forward: null, unit: null, drawings: 0 };
 const $ = (id) => document.getElementById(id);
+
+let pending = 0;   // requests in flight, on <body data-pending> (0: the page shows its last answer)
 
 async function api(path, body) {
   const options = body === undefined ? {} :
     { method: "POST", body: body instanceof Blob ? body : JSON.stringify(body),
       headers: body instanceof Blob ? {} : { "Content-Type": "application/json" } };
-  const response = await fetch(path, options);
-  const answer = await response.json();
-  if (!response.ok || answer.error) { showError(answer.error || response.statusText); throw new Error(answer.error); }
-  showError(null);
-  return answer;
+  document.body.dataset.pending = ++pending;
+  try {
+    const response = await fetch(path, options);
+    const answer = await response.json();
+    if (!response.ok || answer.error) { showError(answer.error || response.statusText); throw new Error(answer.error); }
+    showError(null);
+    return answer;
+  } finally {
+    document.body.dataset.pending = --pending;
+  }
 }
 
 function showError(message) {
@@ -39,6 +46,20 @@ function paintGrey(canvas, rows, scale, low, high) {
     context.fillStyle = `rgb(${v},${v},${v})`;
     context.fillRect(x * scale, y * scale, scale, scale);
   }
+}
+
+function paintValue(canvas, value, low, high, size) {
+  // a 1x1 map: grey by its value among the layer's values, with the number written on it
+  canvas.width = size; canvas.height = size;
+  const context = canvas.getContext("2d");
+  const v = Math.round(255 * (value - low) / ((high - low) || 1));
+  context.fillStyle = `rgb(${v},${v},${v})`;
+  context.fillRect(0, 0, size, size);
+  context.fillStyle = v > 127 ? "black" : "white";
+  context.font = `${Math.max(9, Math.floor(size / 4))}px sans-serif`;
+  context.textAlign = "center"; context.textBaseline = "middle";
+  context.fillText(format(value), size / 2, size / 2);
+  canvas.dataset.value = value;
 }
 
 function paintImage(canvas, pixels, size) {
@@ -108,13 +129,23 @@ function setupDrawing() {
 }
 
 async function sendDrawing() {
+  const ticket = ++state.drawings;       // each finished stroke sends the drawing so far
   const blob = await new Promise((resolve) => $("draw").toBlob(resolve, "image/png"));
-  const answer = await api("/api/upload", blob);
-  choose({ pixels: answer.pixels }, answer.pixels);
+  const answer = await api("/api/upload?drawing=1", blob);
+  if (ticket !== state.drawings) return;  // a later stroke's drawing is on its way
+  showPreprocessing(answer.preprocessing);
+  await choose({ pixels: answer.pixels }, answer.pixels);
+  document.body.dataset.drawingShown = ticket;   // the page now shows this drawing's answers
+}
+
+function showPreprocessing(text) {
+  // what was done to the picture before the model saw it (shown under the model's input)
+  $("preprocessing").textContent = text ? `the drawing was ${text}` : "";
 }
 
 async function choose(image, pixels) {
   state.image = image;
+  if (image.sample !== undefined) $("preprocessing").textContent = "a test image of the model's data set, as it is";
   document.querySelectorAll(".samples canvas").forEach((c) =>
     c.classList.toggle("chosen", image.sample !== undefined && Number(c.dataset.index) === image.sample));
   paintImage($("input-view"), pixels, 168);
@@ -187,7 +218,11 @@ function showOverview(answer) {
       output.maps.forEach((rows, channel) => {
         const canvas = document.createElement("canvas");
         const scale = Math.max(1, Math.floor(56 / Math.max(rows.length, rows[0].length)));
-        paintGrey(canvas, rows, scale);
+        if (rows.length === 1 && rows[0].length === 1) {
+          paintValue(canvas, output.low[channel], Math.min(...output.low), Math.max(...output.high), scale);
+        } else {
+          paintGrey(canvas, rows, scale);
+        }
         canvas.className = "map";
         canvas.dataset.layer = index; canvas.dataset.channel = channel; canvas.dataset.scale = scale;
         canvas.title = `channel ${channel}: ${format(output.low[channel])} … ${format(output.high[channel])}`;
@@ -375,6 +410,7 @@ async function start() {
     const file = $("upload").files[0];
     if (!file) return;
     const answer = await api("/api/upload", file);
+    $("preprocessing").textContent = `the image was ${answer.preprocessing}`;
     choose({ pixels: answer.pixels }, answer.pixels);
   });
   setupDrawing();
