@@ -40,7 +40,10 @@ as it is). The thresholds are in THRESHOLDS:
    5 epochs: the training times of the same number of epochs, and both accuracies after
    them), and an epoch of the notes' CIFAR net on 50,000 CIFAR-shaped images, loader and
    random crops included, batch 32, Adam: <= 1.0x (benchmarks/cifar_epoch.py).
-7. numerical tests: ``python -m pytest -q`` (run only with --with-tests).
+7. the figure users see (timed with ``--cifar10-folders DATA``, about 6 minutes): ``convnet
+   train --dataset folder:DATA --model uwnet-cifar --augment --epochs 15`` on the CIFAR-10 JPEG
+   folders against the same recipe in PyTorch, whole runs: <= 1.0 (benchmarks/cifar10_folders.py).
+8. numerical tests: ``python -m pytest -q`` (run only with --with-tests).
 
 Every time is a median of repeats after a warm-up (4 calls a block for the convolutions:
 see CONV_WARMUP), each block preceded by a short sleep (``settle``). Each section prints
@@ -298,6 +301,36 @@ def epoch_rows(timed: bool, backends) -> list[list[str]]:
     return [fashion_row, cifar_row]
 
 
+CIFAR10_EPOCHS = 15
+
+
+def end_to_end_row(folders: str | None, backends) -> list[str]:
+    """The figure users see: ``convnet train`` on the CIFAR-10 JPEG folders for 15 epochs
+    against the same recipe in PyTorch (benchmarks/cifar10_folders.py), with the default
+    backend only (about 6 minutes), measured when ``--cifar10-folders`` names the folders."""
+    from convnet.ops.onednn import library
+    default = library.chosen_backend() if library.available() else "numpy"
+    row = [f"convnet train, CIFAR-10 JPEG folders, uwnet-cifar --augment, {CIFAR10_EPOCHS} "
+           "epochs: convnet/torch", "<= 1.0"]
+    if not folders:
+        measured = ("not timed here (--cifar10-folders DATA): python "
+                    "benchmarks/cifar10_folders.py --data DATA", "-")
+    else:
+        result = run_script("cifar10_folders.py", "--data", folders, "--epochs",
+                            str(CIFAR10_EPOCHS))
+        if result is None:
+            measured = ("not measured (the folders missing?)", "-")
+        else:
+            seconds, accuracy = result["seconds"], result["accuracy"]
+            ratio = seconds["convnet"] / seconds["torch"]
+            measured = (f"{ratio:.2f} ({seconds['convnet']:.0f} vs {seconds['torch']:.0f} s; "
+                        f"test {accuracy['convnet']:.1%} vs {accuracy['torch']:.1%})",
+                        _met(ratio <= 1.0))
+    for backend in backends:
+        row += list(measured) if backend == default else ["(default backend only)", "-"]
+    return row
+
+
 def run_tests() -> tuple[str, bool]:
     log(f"running {' '.join(TEST_COMMAND)} ...")
     done = subprocess.run(TEST_COMMAND, cwd=REPO_ROOT, capture_output=True, text=True)
@@ -313,6 +346,9 @@ def parse_args(argv=None):
     ap.add_argument("--quick", action="store_true",
                     help="3 repeats, 6 timed training steps, 3 steps per memory child")
     ap.add_argument("--with-tests", action="store_true", help="also run python -m pytest -q")
+    ap.add_argument("--cifar10-folders", metavar="DATA",
+                    help="also time convnet train on the CIFAR-10 JPEG folders in DATA against "
+                         "PyTorch (about 6 minutes; benchmarks/cifar10_folders.py)")
     ap.add_argument("--with-epochs", action="store_true",
                     help="also time the whole epochs (about 10 minutes): train_fashion.py "
                          f"--epochs {FASHION_EPOCHS} and cifar_epoch.py, each in its own process")
@@ -411,6 +447,7 @@ def main(argv=None):
     rows = target_rows(conv_results, fractions, pool_result, steps, memory_results,
                        unet_memory, backends)
     extra = epoch_rows(args.with_epochs, backends)
+    extra.append(end_to_end_row(args.cifar10_folders, backends))
     if args.with_tests:
         summary, ok = run_tests()
         extra.append(["numerical tests: python -m pytest -q", "all pass", summary,
