@@ -78,7 +78,8 @@ def read_split(root: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         for file in sorted(f for f in os.listdir(folder)
                            if not f.startswith(".") and f.lower().endswith(EXTENSIONS)):
             with Image.open(os.path.join(folder, file)) as picture:
-                images.append(np.asarray(picture.convert("RGB"), dtype=np.float32) / np.float32(255))
+                rgb = np.asarray(picture.convert("RGB"), dtype=np.float32)
+                images.append(rgb / np.float32(255))
             labels.append(label)
     return np.stack(images).transpose(0, 3, 1, 2).copy(), np.asarray(labels, np.int64), classes
 
@@ -204,7 +205,8 @@ def timed_run(name: str, command: list[str]) -> tuple[float, float | None]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="folder with train/<class>/ and test/<class>/")
+    parser.add_argument("--data", required=True,
+                        help="folder with train/<class>/ and test/<class>/")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--limit", type=int, help="only the first N training images (N > 5000)")
     parser.add_argument("--only", choices=("convnet", "torch"))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from strict_oracles import strict
+from browser import chromium_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("mkdocs", reason="MkDocs builds the site (pip install -e '.[docs]')")
@@ -118,49 +118,32 @@ def served(site):
     server.shutdown()
 
 
-def chromium() -> str | None:
-    path = "/usr/bin/chromium"
-    return path if os.path.exists(path) else None
-
-
 def test_every_page_in_a_browser(site, served, tmp_path):
-    if chromium() is None:
-        if strict():
-            pytest.fail("Debian's chromium is missing: .ci/run installs it "
-                        "(apt-get install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright drives Chromium")
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            problems: list[str] = []
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.on("console", lambda message: problems.append(f"console: {message.text}")
-                    if message.type == "error" else None)
-            page.on("requestfailed", lambda request: None if request.failure == "net::ERR_ABORTED"
-                    else problems.append(f"failed: {request.url} ({request.failure})"))
-            for path in pages(site):
-                page.goto(served + path, wait_until="load")
-                broken = page.evaluate("""Array.from(document.images)
-                    .filter(image => !(image.complete && image.naturalWidth > 0))
-                    .map(image => image.alt || image.src.slice(0, 60))""")
-                assert not broken, f"{path}: images that did not load: {broken}"
-                if path.startswith("tutorials/") and path != "tutorials/":
-                    name = path.strip("/").replace("/", "-")
-                    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-                assert not problems, f"{path}: {problems}"
-            page.goto(served, wait_until="load")
-            page.locator("label.md-search__icon, .md-search__input").first.click()
-            page.locator("input.md-search__input").fill("im2col")
-            page.wait_for_selector(".md-search-result__item", timeout=20000)
-            assert page.locator(".md-search-result__item").count() > 0
-            assert not problems, problems
-            assert len(list(shots.glob("*.png"))) >= 12
-            print(f"screenshots: {shots}")
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: problems.append(f"console: {message.text}")
+                if message.type == "error" else None)
+        page.on("requestfailed", lambda request: None if request.failure == "net::ERR_ABORTED"
+                else problems.append(f"failed: {request.url} ({request.failure})"))
+        for path in pages(site):
+            page.goto(served + path, wait_until="load")
+            broken = page.evaluate("""Array.from(document.images)
+                .filter(image => !(image.complete && image.naturalWidth > 0))
+                .map(image => image.alt || image.src.slice(0, 60))""")
+            assert not broken, f"{path}: images that did not load: {broken}"
+            if path.startswith("tutorials/") and path != "tutorials/":
+                name = path.strip("/").replace("/", "-")
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            assert not problems, f"{path}: {problems}"
+        page.goto(served, wait_until="load")
+        page.locator("label.md-search__icon, .md-search__input").first.click()
+        page.locator("input.md-search__input").fill("im2col")
+        page.wait_for_selector(".md-search-result__item", timeout=20000)
+        assert page.locator(".md-search-result__item").count() > 0
+        assert not problems, problems
+        assert len(list(shots.glob("*.png"))) >= 12
+        print(f"screenshots: {shots}")

@@ -7,8 +7,6 @@ value, a screenshot kept), and the command on the command line."""
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
 import sys
 
@@ -212,54 +210,38 @@ def test_uploads_and_paths(server):
     assert status == 200 and b"convnet explore" in page
 
 
-def chromium():
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    return path if os.path.exists(path) else None
-
-
 def test_the_page_in_a_browser(server, session, tmp_path):
-    from strict_oracles import strict
-    if chromium() is None:
-        if strict():
-            pytest.fail("Debian's chromium is missing: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright drives Chromium")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1800})
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=60000)
-            box = page.locator("#draw").bounding_box()   # a stroke on the canvas
-            page.mouse.move(box["x"] + 60, box["y"] + 40)
-            page.mouse.down()
-            for step in range(20):
-                page.mouse.move(box["x"] + 60 + step * 5, box["y"] + 40 + step * 7)
-            page.mouse.up()
-            page.wait_for_function("document.querySelector('#samples canvas.chosen') === null")
-            page.wait_for_timeout(500)
-            page.locator("canvas.map[data-layer='0'][data-channel='5']").click(position={"x": 23, "y": 30})
-            page.wait_for_selector("#unit-sum")
-            shown = float(page.locator("#unit-equation").get_attribute("data-sum"))
-            forward = float(page.locator("#unit-equation").get_attribute("data-forward"))
-            # the drawn image, as the page sent it: the library's own forward value there
-            drawn = page.evaluate("state.image")
-            clicked = page.evaluate("state.unit")
-            assert (clicked["y"], clicked["x"]) == (30 // 7, 23 // 7)   # 7 px a cell
-            unit = session.unit(drawn, 0, 5, clicked["y"], clicked["x"])
-            assert shown == pytest.approx(forward, abs=1e-5)
-            assert forward == unit["forward_value"]
-            assert page.locator("#unit-sum").inner_text() != ""
-            path = tmp_path / "explore.png"
-            page.screenshot(path=str(path), full_page=True)
-            assert path.stat().st_size > 10_000 and errors == []
-            print(f"screenshot: {path}")
-        finally:
-            browser.close()
+    from browser import chromium_browser
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1800})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-ready=true]", timeout=60000)
+        box = page.locator("#draw").bounding_box()   # a stroke on the canvas
+        page.mouse.move(box["x"] + 60, box["y"] + 40)
+        page.mouse.down()
+        for step in range(20):
+            page.mouse.move(box["x"] + 60 + step * 5, box["y"] + 40 + step * 7)
+        page.mouse.up()
+        page.wait_for_function("document.body.dataset.drawingShown === '1'")  # its answers
+        page.locator("canvas.map[data-layer='0'][data-channel='5']").click(
+            position={"x": 23, "y": 30})
+        page.wait_for_selector("#unit-sum")
+        shown = float(page.locator("#unit-equation").get_attribute("data-sum"))
+        forward = float(page.locator("#unit-equation").get_attribute("data-forward"))
+        # the drawn image, as the page sent it: the library's own forward value there
+        drawn = page.evaluate("state.image")
+        clicked = page.evaluate("state.unit")
+        assert (clicked["y"], clicked["x"]) == (30 // 7, 23 // 7)   # 7 px a cell
+        unit = session.unit(drawn, 0, 5, clicked["y"], clicked["x"])
+        assert shown == pytest.approx(forward, abs=1e-5)
+        assert forward == unit["forward_value"]
+        assert page.locator("#unit-sum").inner_text() != ""
+        path = tmp_path / "explore.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000 and errors == []
+        print(f"screenshot: {path}")
 
 
 def test_an_onnx_model_shows_its_nodes(tmp_path):

@@ -160,28 +160,20 @@ def test_the_readme_model_recognises_ten_drawn_digits(readme_model):
 
 
 def test_ten_digits_drawn_with_the_mouse_in_the_page(readme_model, tmp_path):
-    from strict_oracles import strict
-    chromium = "/usr/bin/chromium"
-    if not os.path.exists(chromium):
-        if strict():
-            pytest.fail("Debian's chromium is missing: .ci/run installs it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright drives Chromium")
     pytest.importorskip("uvicorn", reason="uvicorn runs the server")
+    from browser import chromium_browser
     from explore_server import Server
     session = _session(readme_model)
     server = Server(session)
     try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+        with chromium_browser() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(server.url + "/")
             page.wait_for_selector("body[data-ready=true]", timeout=60000)
             box = page.locator("#draw").bounding_box()
+
             def shown(drawings):   # the page shows the answers to its n-th drawing
                 page.wait_for_function(f"document.body.dataset.drawingShown === '{drawings}'")
 
@@ -203,7 +195,6 @@ def test_ten_digits_drawn_with_the_mouse_in_the_page(readme_model, tmp_path):
                 recognised.append(int(np.argmax(probabilities)))
                 if digit == 3:
                     page.screenshot(path=str(tmp_path / "drawn-3.png"), full_page=True)
-            browser.close()
     finally:
         server.stop()
     assert recognised == list(range(10)), f"drawn 0-9 with the mouse, recognised {recognised}"

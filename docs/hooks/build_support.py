@@ -63,11 +63,12 @@ def convnet_functions() -> dict[str, list[str]]:
 
 
 def on_page_markdown(markdown, page, config, files):
-    if MARKER not in markdown:
+    if MARKER not in markdown.splitlines():      # the marker alone on its line
         return markdown
     sections = []
     for heading, names in convnet_functions().items():
         sections.append(f"## {heading}\n")
         sections += [f"::: convnet.{name}\n    options:\n      heading_level: 3\n"
                      for name in names]
-    return markdown.replace(MARKER, "\n".join(sections))
+    return "\n".join("\n".join(sections) if line == MARKER else line
+                     for line in markdown.splitlines())
