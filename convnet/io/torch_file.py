@@ -37,12 +37,12 @@ import io
 import os
 import pickle
 import re
-import reprlib
 import zipfile
 
 import numpy as np
 
 from . import limits
+from .restricted_pickle import Inert, RestrictedUnpickler, fail, latin1_encode, show
 
 __all__ = ["TorchFileError", "TorchUnpickler", "load_torch_file", "parse_torch_file",
            "is_torch_zip", "is_legacy_torch"]
@@ -87,30 +87,7 @@ def is_legacy_torch(data: bytes) -> bool:
 
 
 # ----------------------------------------------------------------- inert stand-ins
-class _Inert:
-    """Base of what the unpickler hands out: no ``__dict__``; BUILD on it is refused."""
-    __slots__ = ()
-
-    def __setstate__(self, state):
-        raise pickle.UnpicklingError(f"the pickle sets the state of a {self}, which torch never "
-                                     f"does")
-
-
-class _Global(_Inert):
-    """A whitelisted global: called by REDUCE with checked arguments."""
-    __slots__ = ("name", "function")
-
-    def __init__(self, name, function):
-        self.name, self.function = name, function
-
-    def __call__(self, *args):
-        return self.function(*args)
-
-    def __str__(self):
-        return self.name
-
-
-class _DType(_Inert):
+class _DType(Inert):
     __slots__ = ("name",)
 
     def __init__(self, name):
@@ -127,7 +104,7 @@ class _StorageType(_DType):
         return f"storage type {self.name}"
 
 
-class _Storage(_Inert):
+class _Storage(Inert):
     __slots__ = ("key", "dtype", "numel", "data")
 
     def __init__(self, key, dtype, numel, data):
@@ -137,7 +114,7 @@ class _Storage(_Inert):
         return f"storage {self.key!r}"
 
 
-class _Tensor(_Inert):
+class _Tensor(Inert):
     __slots__ = ("storage", "offset", "size", "stride", "dtype", "conj", "neg")
 
     def __init__(self, storage, offset, size, stride, dtype, conj=False, neg=False):
@@ -148,42 +125,33 @@ class _Tensor(_Inert):
         return "tensor"
 
 
-def _show(value) -> str:
-    """A short one-line repr: a crafted value may be huge or deeply nested."""
-    return " ".join(reprlib.repr(value).split())
-
-
-def _fail(why: str):
-    raise pickle.UnpicklingError(why)
-
-
 def _ints(value, what: str, minimum: int = 0) -> tuple:
     if not (isinstance(value, tuple) and len(value) <= 64 and all(
             isinstance(item, int) and not isinstance(item, bool) and item >= minimum
             for item in value)):
-        _fail(f"{what}: expected a tuple of at most 64 ints >= {minimum}, got {_show(value)}")
+        fail(f"{what}: expected a tuple of at most 64 ints >= {minimum}, got {show(value)}")
     return value
 
 
 def _tensor_v2(storage, offset, size, stride, requires_grad, hooks, metadata=None):
     if not isinstance(storage, _Storage):
-        _fail(f"a tensor's storage is a {type(storage).__name__}, not a storage")
+        fail(f"a tensor's storage is a {type(storage).__name__}, not a storage")
     return _tensor_v3(storage, offset, size, stride, requires_grad, hooks,
                       _DType(storage.dtype), metadata)
 
 
 def _tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype, metadata=None):
     if not isinstance(storage, _Storage):
-        _fail(f"a tensor's storage is a {type(storage).__name__}, not a storage")
+        fail(f"a tensor's storage is a {type(storage).__name__}, not a storage")
     if type(dtype) is not _DType:
-        _fail(f"a tensor's dtype is {_show(dtype)}, not a torch dtype")
+        fail(f"a tensor's dtype is {show(dtype)}, not a torch dtype")
     _ints((offset,), "storage offset")
     size, stride = _ints(size, "size"), _ints(stride, "stride")
     if len(size) != len(stride):
-        _fail(f"a tensor has size {size} but stride {stride}")
+        fail(f"a tensor has size {size} but stride {stride}")
     if metadata is not None and not (isinstance(metadata, dict)
                                      and set(metadata) <= {"conj", "neg"}):
-        _fail(f"unsupported tensor metadata {_show(metadata)}")
+        fail(f"unsupported tensor metadata {show(metadata)}")
     flags = metadata or {}
     return _Tensor(storage, offset, size, stride, dtype.name, bool(flags.get("conj")),
                    bool(flags.get("neg")))
@@ -191,13 +159,13 @@ def _tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype, metad
 
 def _parameter(data, requires_grad, hooks, state=None):
     if not isinstance(data, _Tensor):
-        _fail(f"a Parameter wraps a {type(data).__name__}, not a tensor")
+        fail(f"a Parameter wraps a {type(data).__name__}, not a tensor")
     return data
 
 
 def _ordered_dict(*args):
     if len(args) > 1 or (args and not isinstance(args[0], (list, tuple))):
-        _fail(f"OrderedDict called with {_show(args)}")
+        fail(f"OrderedDict called with {show(args)}")
     return collections.OrderedDict(*args)
 
 
@@ -208,15 +176,9 @@ def _size(dims):
 def _plain(kind, most, *accepted):
     def build(*args):
         if len(args) > most or not all(isinstance(arg, accepted) for arg in args):
-            _fail(f"{kind.__name__} called with {_show(args)}")
+            fail(f"{kind.__name__} called with {show(args)}")
         return kind(*args)
     return build
-
-
-def _latin1(text, encoding="latin1"):
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        _fail(f"_codecs.encode called with {_show(text)}, {_show(encoding)}")
-    return text.encode("latin1")
 
 
 _GLOBALS = {
@@ -226,7 +188,7 @@ _GLOBALS = {
     ("torch._utils", "_rebuild_parameter_with_state"): _parameter,
     ("collections", "OrderedDict"): _ordered_dict,
     ("torch", "Size"): _size,
-    ("_codecs", "encode"): _latin1,
+    ("_codecs", "encode"): latin1_encode,
     **{(module, kind.__name__): _plain(kind, most, *accepted)
        for module in ("builtins", "__builtin__")  # protocol 2 writes __builtin__
        for kind, most, accepted in ((set, 1, (list, tuple)), (frozenset, 1, (list, tuple)),
@@ -234,39 +196,34 @@ _GLOBALS = {
 }
 
 
-class TorchUnpickler(pickle.Unpickler):
+class TorchUnpickler(RestrictedUnpickler):
     """Reads a ``data.pkl``; ``storage(key, dtype, numel)`` returns a storage's bytes."""
+
+    purpose, error, GLOBALS = "a torch file of tensors", TorchFileError, _GLOBALS
 
     def __init__(self, file, storage):
         super().__init__(file)
         self._storage, self._storages = storage, {}
 
-    def find_class(self, module, name):
-        function = _GLOBALS.get((module, name))
-        if function is not None:
-            return _Global(f"{module}.{name}", function)
+    def extra_class(self, module, name):
         if module in ("torch", "torch.storage") and name in _STORAGE_DTYPES:
             return _StorageType(_STORAGE_DTYPES[name])
         if module == "torch" and name in _TORCH_DTYPES:
             return _DType(name)
-        named = f"{module}.{name}"
-        if not re.fullmatch(r"[\w.]{1,120}", named):
-            named = repr(named[:120])
-        raise TorchFileError(f"the pickle asks for {named}, which a torch file of tensors never "
-                             f"needs; refused (nothing was run)")
+        return None
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
                 and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)
                 and isinstance(pid[3], str) and isinstance(pid[4], int) and pid[4] >= 0):
-            _fail(f"unexpected persistent id {_show(pid)}")
+            fail(f"unexpected persistent id {show(pid)}")
         _, storage_type, key, _location, numel = pid  # every storage is read onto the CPU
         known = self._storages.get(key)
         if known is None:
             known = self._storages[key] = _Storage(key, storage_type.name, numel,
                                                    self._storage(key, storage_type.name, numel))
         elif (known.dtype, known.numel) != (storage_type.name, numel):
-            _fail(f"storage {key!r} is named as {known.numel} {known.dtype} and as {numel} "
+            fail(f"storage {key!r} is named as {known.numel} {known.dtype} and as {numel} "
                   f"{storage_type.name}")
         return known
 
@@ -289,7 +246,7 @@ def _archive(data: bytes, name: str):
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except Exception as error:  # what zipfile's parser meets: BadZipFile, NotImplementedError...
-        fail(f"not a torch.save file, or truncated: {_show(str(error))[1:-1]}")
+        fail(f"not a torch.save file, or truncated: {show(str(error))[1:-1]}")
     for member in members:
         parts = member.filename.split("/")
         if (member.filename.startswith("/") or "\\" in member.filename or "\x00" in member.filename
@@ -313,10 +270,10 @@ def _read_member(archive, member: str, name: str) -> bytes:
     try:
         return archive.read(member)
     except KeyError:
-        raise TorchFileError(f"{name}: the archive has no member {_show(member)}") from None
+        raise TorchFileError(f"{name}: the archive has no member {show(member)}") from None
     except Exception as error:  # BadZipFile (a wrong CRC), NotImplementedError, zlib.error...
-        raise TorchFileError(f"{name}: member {_show(member)} is damaged: "
-                             f"{_show(str(error))[1:-1]}") from None
+        raise TorchFileError(f"{name}: member {show(member)} is damaged: "
+                             f"{show(str(error))[1:-1]}") from None
 
 
 def parse_torch_file(data: bytes, name: str = "<bytes>"):
@@ -340,11 +297,11 @@ def parse_torch_file(data: bytes, name: str = "<bytes>"):
         if prefix + "byteorder" in archive.namelist():
             order = _read_member(archive, prefix + "byteorder", name).decode("latin1")
             if order not in ("little", "big"):
-                raise TorchFileError(f"{name}: unknown byte order {_show(order)}")
+                raise TorchFileError(f"{name}: unknown byte order {show(order)}")
 
         def storage(key: str, dtype: str, numel: int) -> bytes:
             if not _KEY.fullmatch(key):
-                raise TorchFileError(f"{name}: the storage key {_show(key)} escapes the archive")
+                raise TorchFileError(f"{name}: the storage key {show(key)} escapes the archive")
             raw = _read_member(archive, f"{prefix}data/{key}", name)
             if len(raw) < numel * _item_size(dtype):
                 raise TorchFileError(f"{name}: storage {key!r} holds {len(raw)} bytes, shorter "
@@ -387,7 +344,7 @@ class _Materializer:
                 _Tensor(item, 0, (item.numel,), (1,), item.dtype))
         elif isinstance(item, _DType):
             result = np.dtype("float32" if item.name == "bfloat16" else item.name)
-        elif isinstance(item, _Inert):
+        elif isinstance(item, Inert):
             self.fail(f"the object holds {item}, not data")
         elif isinstance(item, dict):
             self.done[id(item)] = (item, item)  # before the children: cycles end here

@@ -46,14 +46,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import re
-import reprlib
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 from ...data.download import DatasetError
 from ...io import limits
+from ...io.restricted_pickle import Inert, RestrictedUnpickler, fail, latin1_encode, show
 from .vision_base import DatasetNotFoundError, VisionDataset, missing_files_message
 
 __all__ = ["CIFAR10", "CIFAR100", "CifarUnpickler", "UnsafePickleError", "parse_cifar_pickle",
@@ -72,37 +71,8 @@ class UnsafePickleError(DatasetError, pickle.UnpicklingError):
     """
 
 
-def _show(value) -> str:
-    return " ".join(reprlib.repr(value).split())
-
-
-def _fail(why: str):
-    raise pickle.UnpicklingError(why)
-
-
 # ----------------------------------------------------------------- inert stand-ins
-class _Inert:
-    """What the unpickler hands out: no ``__dict__``, so BUILD can change nothing else."""
-    __slots__ = ()
-
-    def __setstate__(self, state):
-        _fail(f"the pickle sets the state of {self}, which NumPy's pickles never do")
-
-
-class _Global(_Inert):
-    __slots__ = ("name", "function")
-
-    def __init__(self, name, function):
-        self.name, self.function = name, function
-
-    def __call__(self, *args):
-        return self.function(*args)
-
-    def __str__(self):
-        return self.name
-
-
-class _DType(_Inert):
+class _DType(Inert):
     __slots__ = ("typestr", "order", "built")
 
     def __init__(self, typestr):
@@ -112,7 +82,7 @@ class _DType(_Inert):
         # numpy writes (3, byteorder, subarray, names, fields, elsize, alignment, flags)
         if (self.built or not isinstance(state, tuple) or len(state) != 8 or state[0] not in (3, 4)
                 or state[1] not in ("<", ">", "|", "=") or state[2:5] != (None, None, None)):
-            _fail(f"unexpected dtype state {_show(state)}")
+            fail(f"unexpected dtype state {show(state)}")
         self.order, self.built = state[1], True
 
     def dtype(self) -> np.dtype:
@@ -123,7 +93,7 @@ class _DType(_Inert):
         return f"dtype {self.typestr}"
 
 
-class _Array(_Inert):
+class _Array(Inert):
     __slots__ = ("shape", "dtype", "fortran", "raw")
 
     def __init__(self):
@@ -131,36 +101,36 @@ class _Array(_Inert):
 
     def fill(self, shape, dtype, fortran, raw):
         if self.shape is not None:
-            _fail("an array's state is set twice")
+            fail("an array's state is set twice")
         if not (isinstance(shape, tuple) and len(shape) <= 32 and all(
                 isinstance(size, int) and not isinstance(size, bool) and size >= 0
                 for size in shape)):
-            _fail(f"an array's shape is {_show(shape)}")
+            fail(f"an array's shape is {show(shape)}")
         if type(dtype) is not _DType:
-            _fail(f"an array's dtype is {_show(dtype)}, not a numeric dtype")
+            fail(f"an array's dtype is {show(dtype)}, not a numeric dtype")
         if fortran not in (0, 1) or not isinstance(raw, (bytes, bytearray, str)):
-            _fail(f"an array's state is {_show((fortran, raw))}")
+            fail(f"an array's state is {show((fortran, raw))}")
         if isinstance(raw, str):  # Python 2's str, read as latin1
             try:
                 raw = raw.encode("latin1")
             except UnicodeEncodeError:
-                _fail("an array's data is text that is not latin1")
+                fail("an array's data is text that is not latin1")
         self.shape, self.dtype, self.fortran, self.raw = shape, dtype, bool(fortran), bytes(raw)
 
     def __setstate__(self, state):
         if isinstance(state, tuple) and len(state) == 5 and state[0] == 1:
             state = state[1:]
         if not (isinstance(state, tuple) and len(state) == 4):
-            _fail(f"unexpected array state {_show(state)}")
+            fail(f"unexpected array state {show(state)}")
         self.fill(*state)
 
     def array(self) -> np.ndarray:
         if self.shape is None:
-            _fail("an array was created but never filled")
+            fail("an array was created but never filled")
         dtype = self.dtype.dtype()
         expected = int(np.prod(self.shape, dtype=object)) * dtype.itemsize
         if len(self.raw) != expected:
-            _fail(f"an array of shape {self.shape} {dtype} needs {expected} bytes, the pickle "
+            fail(f"an array of shape {self.shape} {dtype} needs {expected} bytes, the pickle "
                   f"holds {len(self.raw)}")
         array = np.frombuffer(self.raw, dtype).reshape(self.shape, order="F" if self.fortran
                                                        else "C")
@@ -170,12 +140,12 @@ class _Array(_Inert):
         return "an array"
 
 
-_NDARRAY = _Inert()
+_NDARRAY = Inert()
 
 
 def _reconstruct(subtype, shape, typecode):
     if subtype is not _NDARRAY or not isinstance(shape, tuple) or typecode not in ("b", b"b"):
-        _fail(f"_reconstruct called with {_show((subtype, shape, typecode))}")
+        fail(f"_reconstruct called with {show((subtype, shape, typecode))}")
     return _Array()
 
 
@@ -183,22 +153,16 @@ def _dtype(typestr, align=False, copy=True):
     if isinstance(typestr, bytes):
         typestr = typestr.decode("latin1")
     if typestr not in _NUMERIC_TYPESTRS or align not in (0, 1) or copy not in (0, 1):
-        _fail(f"numpy.dtype{_show((typestr, align, copy))}: only plain numeric dtypes are read")
+        fail(f"numpy.dtype{show((typestr, align, copy))}: only plain numeric dtypes are read")
     return _DType(typestr)
 
 
 def _frombuffer(buffer, dtype, shape, order):
     array = _Array()
     if order not in ("C", "F"):
-        _fail(f"_frombuffer called with order {_show(order)}")
+        fail(f"_frombuffer called with order {show(order)}")
     array.fill(shape, dtype, order == "F", buffer)
     return array
-
-
-def _latin1(text, encoding="latin1"):
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        _fail(f"_codecs.encode called with {_show(text)}, {_show(encoding)}")
-    return text.encode("latin1")
 
 
 _GLOBALS = {
@@ -207,11 +171,11 @@ _GLOBALS = {
     **{(module, "_frombuffer"): _frombuffer
        for module in ("numpy.core.numeric", "numpy._core.numeric")},
     ("numpy", "dtype"): _dtype,
-    ("_codecs", "encode"): _latin1,
+    ("_codecs", "encode"): latin1_encode,
 }
 
 
-class CifarUnpickler(pickle.Unpickler):
+class CifarUnpickler(RestrictedUnpickler):
     """An unpickler that rebuilds plain containers and NumPy arrays only (see the module doc);
     strings of Python 2 are read as latin1. :meth:`load` returns stand-ins: use
     :func:`parse_cifar_pickle`, which turns them into arrays and checks the result.
@@ -223,32 +187,22 @@ class CifarUnpickler(pickle.Unpickler):
         convnet.vision.datasets.cifar.UnsafePickleError: the pickle asks for os.system, which a CIFAR file never needs; refused (nothing was run)
     """
 
+    purpose, error, GLOBALS = "a CIFAR file", UnsafePickleError, _GLOBALS
+
     def __init__(self, file):
         super().__init__(file, encoding="latin1")
 
-    def find_class(self, module, name):
-        function = _GLOBALS.get((module, name))
-        if function is not None:
-            return _Global(f"{module}.{name}", function)
-        if (module, name) == ("numpy", "ndarray"):
-            return _NDARRAY
-        named = f"{module}.{name}"
-        if not re.fullmatch(r"[\w.]{1,120}", named):
-            named = repr(named[:120])
-        raise UnsafePickleError(f"the pickle asks for {named}, which a CIFAR file never needs; "
-                                f"refused (nothing was run)")
-
-    def persistent_load(self, pid):
-        _fail(f"unexpected persistent id {_show(pid)}")
+    def extra_class(self, module, name):
+        return _NDARRAY if (module, name) == ("numpy", "ndarray") else None
 
 
 def _materialize(item, depth: int = 0):
     if depth > _MAX_DEPTH:
-        _fail("the object is nested too deeply")
+        fail("the object is nested too deeply")
     if isinstance(item, _Array):
         return item.array()
-    if isinstance(item, _Inert):
-        _fail(f"the object holds {item}, not data")
+    if isinstance(item, Inert):
+        fail(f"the object holds {item}, not data")
     if type(item) is dict:
         result = {}
         for key, value in item.items():
@@ -256,14 +210,14 @@ def _materialize(item, depth: int = 0):
             if isinstance(key, bytes):
                 key = key.decode("latin1")
             if isinstance(key, np.ndarray):
-                _fail("a dict key is an array")
+                fail("a dict key is an array")
             result[key] = _materialize(value, depth + 1)
         return result
     if type(item) in (list, tuple):
         return type(item)(_materialize(value, depth + 1) for value in item)
     if type(item) in (str, bytes, int, float, bool, complex) or item is None:
         return item
-    _fail(f"the object holds a {type(item).__name__}, not data")
+    fail(f"the object holds a {type(item).__name__}, not data")
 
 
 def parse_cifar_pickle(data: bytes, name: str = "<bytes>"):
@@ -325,7 +279,7 @@ def _int_list(labels, path: str, key: str) -> list[int]:
     if isinstance(labels, (list, tuple)) and all(
             isinstance(label, int) and not isinstance(label, bool) for label in labels):
         return list(labels)
-    raise DatasetError(f"{path}: {key!r} should be a list of ints, found {_show(labels)}")
+    raise DatasetError(f"{path}: {key!r} should be a list of ints, found {show(labels)}")
 
 
 class CIFAR10(VisionDataset):
@@ -374,7 +328,7 @@ class CIFAR10(VisionDataset):
             key = "labels" if "labels" in entry else "fine_labels"
             if "data" not in entry or key not in entry:
                 raise DatasetError(f"{path}: expected the keys 'data' and 'labels' (or "
-                                   f"'fine_labels'), found {_show(sorted(map(str, entry)))}")
+                                   f"'fine_labels'), found {show(sorted(map(str, entry)))}")
             images, labels = entry["data"], _int_list(entry[key], path, key)
             if not (isinstance(images, np.ndarray) and images.dtype == np.uint8
                     and images.ndim == 2 and images.shape[1] == 3 * 32 * 32):
@@ -418,7 +372,7 @@ class CIFAR10(VisionDataset):
         if not (isinstance(names, (list, tuple)) and names
                 and all(isinstance(name, str) for name in names)):
             raise DatasetError(f"{path}: expected {self.meta['key']!r}, a list of class names, "
-                               f"found {_show(names)}")
+                               f"found {show(names)}")
         self.classes = list(names)
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
 
