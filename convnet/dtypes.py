@@ -49,6 +49,17 @@ def get_default_dtype() -> np.dtype:
     return _default
 
 
+def parameter_dtype(dtype=None) -> np.dtype:
+    """The dtype a layer's parameters get: ``dtype`` if given, else the default dtype (as
+    torch's layers take ``torch.get_default_dtype()``).
+
+    Example:
+        >>> parameter_dtype(None) == get_default_dtype(), parameter_dtype('float64')
+        (True, dtype('float64'))
+    """
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
 def set_default_dtype(dtype) -> None:
     """Set the default floating dtype (``float32`` or ``float64``), as torch's.
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..ops.conv import check_algorithm, conv_spec
 from ..ops.conv.spec import check_arguments
 from ..ops.windows import to_tuple
@@ -40,8 +41,9 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias=True, padding_mode: str = "zeros",
-                 input_size=None, dtype=np.float32, rng=None, algorithm: str = "auto",
+                 input_size=None, dtype=None, rng=None, algorithm: str = "auto",
                  net_input: str = "sum"):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         if net_input not in ("sum", "product"):
             raise ValueError(f"net_input: expected 'sum' or 'product', got {net_input!r}")
@@ -153,7 +155,7 @@ class Conv2d(_ConvNd):
         bias: True (tied: one per filter), False, or 'untied' (one per output unit;
             needs ``input_size``).
         input_size: (H, W) of the input, required for an untied bias.
-        dtype: float32 (default) or float64.
+        dtype: float32 or float64 (default: ``convnet.get_default_dtype()``, float32 unless set).
         rng: Generator or seed for the initial weights (default: the library's).
         algorithm: 'auto' (default), 'im2col' or 'fft': how the convolution is computed
             (see :func:`convnet.functional.conv2d`).

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..ops.conv.transpose import conv_transpose_spec
 from ..ops.windows import to_tuple
 from . import init
@@ -43,7 +44,8 @@ class _ConvTransposeNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias=True, dilation=1,
-                 padding_mode: str = "zeros", input_size=None, dtype=np.float32, rng=None):
+                 padding_mode: str = "zeros", input_size=None, dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         dims = self.spatial_dims
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -156,7 +158,7 @@ class ConvTranspose2d(_ConvTransposeNd):
             unit; needs ``input_size``).
         padding_mode: 'zeros' only (as PyTorch).
         input_size: (H, W) of the input, required for an untied bias.
-        dtype: float32 (default) or float64.
+        dtype: float32 or float64 (default: ``convnet.get_default_dtype()``, float32 unless set).
         rng: Generator or seed for the initial weights (default: the library's).
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out), with

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..random import resolve_rng
 from .module import Module, Parameter
 
@@ -33,7 +34,7 @@ class Embedding(Module):
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
         if _weight is None:
             table = resolve_rng(None).standard_normal((num_embeddings, embedding_dim))
-            table = table.astype(dtype or np.float32)
+            table = table.astype(parameter_dtype(dtype))
             if self.padding_idx is not None:
                 table[self.padding_idx] = 0
         else:

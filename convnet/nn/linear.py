@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from . import init
 from .module import Module, Parameter
 
@@ -30,7 +31,8 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=np.float32, rng=None):
+                 dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

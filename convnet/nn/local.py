@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..ops.conv.local import geometry
 from ..ops.windows import to_tuple
 from ..random import resolve_rng
@@ -95,7 +96,8 @@ class _UnsharedConvNd(Module):
 class _LocallyConnectedNd(_UnsharedConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, input_size, stride=1,
                  padding=0, dilation=1, bias=True, padding_mode: str = "zeros",
-                 dtype=np.float32, rng=None):
+                 dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         dims = self.spatial_dims
         if input_size is None:
@@ -165,7 +167,7 @@ class LocallyConnected2d(_LocallyConnectedNd):
             and so the number of filters.
         bias: True (one per output unit, the notes' choice), 'tied' (one per output
             channel) or False.
-        dtype: float32 (default) or float64.
+        dtype: float32 or float64 (default: ``convnet.get_default_dtype()``, float32 unless set).
         rng: Generator or seed for the initial weights (default: the library's).
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out), H_out as Conv2d. Parameters:
@@ -191,7 +193,7 @@ class TiledConv2d(_UnsharedConvNd):
             as :class:`Conv2d`.
         tiles: t or (t_h, t_w), each >= 1.
         bias: True (one per output channel, shared by all tiles) or False.
-        dtype: float32 (default) or float64.
+        dtype: float32 or float64 (default: ``convnet.get_default_dtype()``, float32 unless set).
         rng: Generator or seed for the initial weights (default: the library's).
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out), H_out as Conv2d. Parameters:
@@ -208,7 +210,8 @@ class TiledConv2d(_UnsharedConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, tiles=2, stride=1,
                  padding=0, dilation=1, bias=True, padding_mode: str = "zeros",
-                 dtype=np.float32, rng=None):
+                 dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         self.tiles = to_tuple(tiles, 2, "tiles")
         if bias not in (True, False):

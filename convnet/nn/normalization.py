@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = ["LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
@@ -21,7 +22,7 @@ __all__ = ["LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Instan
 
 
 def _dtype(dtype):
-    return np.dtype(dtype) if dtype is not None else np.float32
+    return parameter_dtype(dtype)
 
 
 class LayerNorm(Module):

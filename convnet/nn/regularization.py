@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..random import resolve_rng
 from .module import Module, Parameter
 
@@ -45,7 +46,8 @@ class _BatchNorm(Module):
     expected_dims: tuple[int, ...] = (2, 3, 4)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+                 affine: bool = True, track_running_stats: bool = True, dtype=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
                 or num_features < 1:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..random import resolve_rng
 from .activation import ReLU
 from .container import Sequential
@@ -50,7 +51,8 @@ class FCN(Module):
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, width: int = 32,
                  depth: int = 6, dilation: int = 1, batch_norm: bool = True,
-                 dtype=np.float32, rng=None):
+                 dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         for name, value in (("in_channels", in_channels), ("num_classes", num_classes),
                             ("width", width), ("depth", depth), ("dilation", dilation)):
@@ -83,7 +85,8 @@ class RecurrentRefine(Module):
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, width: int = 32,
                  steps: int = 3, kernel_size: int = 3, image_layers: int = 2,
-                 dtype=np.float32, rng=None):
+                 dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         for name, value in (("in_channels", in_channels), ("num_classes", num_classes),
                             ("width", width), ("steps", steps), ("kernel_size", kernel_size),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from ..random import resolve_rng
 from .activation import ReLU
 from .container import ModuleList, Sequential
@@ -66,7 +67,8 @@ class UNet(Module):
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, depth: int = 3,
                  width: int = 16, batch_norm: bool = True, up: str = "repeat",
-                 dtype=np.float32, rng=None):
+                 dtype=None, rng=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         if up not in UP_CONVOLUTIONS:
             raise ValueError(f"up: expected one of {UP_CONVOLUTIONS}, got {up!r}")

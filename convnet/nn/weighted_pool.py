@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import parameter_dtype
 from .module import Module, Parameter
 from .pool import _window_text
 
@@ -26,7 +27,7 @@ class WeightedSumPool2d(Module):
         kernel_size, stride, padding, ceil_mode, padding_mode: as
             :func:`convnet.functional.weighted_sum_pool2d` (stride defaults to the window).
         bias: whether to add a trainable bias per channel.
-        dtype: float32 (default) or float64.
+        dtype: float32 or float64 (default: ``convnet.get_default_dtype()``, float32 unless set).
 
     The weight starts at 1 / window area (plain average pooling), the bias at 0.
 
@@ -42,7 +43,8 @@ class WeightedSumPool2d(Module):
     """
 
     def __init__(self, channels: int, kernel_size, stride=None, bias: bool = True, padding=0,
-                 ceil_mode: bool = False, *, padding_mode=None, dtype=np.float32):
+                 ceil_mode: bool = False, *, padding_mode=None, dtype=None):
+        dtype = parameter_dtype(dtype)
         super().__init__()
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
             raise ValueError(f"channels: expected a positive int, got {channels!r}")
