@@ -1,23 +1,5 @@
-"""Models by name, and any architecture written in the notes' notation.
-
-Grammar (tokens separated by spaces; case-insensitive)::
-
-    [N|KxK]  [N|KxK sS]  [N|KxK sS valid|same|full|pP]   conv: N filters of KxK, stride S
-                                                         (default s1, padding 'same': the
-                                                         notes' out = (in - 1) // S + 1)
-    maxpool  maxpool[KxK sS]  avgpool[KxK sS]            pooling ('same' padding, -inf for max;
-                                                         default 2x2 s2)
-    sumpool  sumpool[KxK sS]                             trainable sum pooling (Eq. 8.22: window
-                                                         sum x weight + bias per map; LeNet's
-                                                         subsampling)
-    gap | gmp                                            global average / max pooling
-    relu | tanh | sigmoid | leakyrelu | scaledtanh       activations (scaledtanh: 1.7159 tanh(2x/3))
-    bn                                                   batch normalisation (of the last conv/fc)
-    dropout | dropoutP                                   dropout, P in (0, 1) (default 0.5)
-    flatten                                              explicit flatten (fc adds one if needed)
-    fcN                                                  fully connected layer with N outputs
-
-Example: ``[32|5x5 s1] relu maxpool[2x2 s2] [64|5x5] relu maxpool[2x2 s2] fc128 relu fc10``.
+"""Models by name, and any architecture written in the notes' notation (its grammar, with
+residual blocks ``res( ... )``, is in :mod:`convnet.arch`).
 
 Input channels and sizes come from the data, so ``fc`` layers know their fan-in.
 A malformed string raises :class:`ArchError` pointing at the bad token.
@@ -39,10 +21,11 @@ from __future__ import annotations
 import re
 
 from . import nn
-from .random import resolve_rng
-from .ops.windows import output_size, resolve_padding
+from .arch import MAX_LAYER_WEIGHTS, ArchError, build_sequential, tokens
 
-MAX_LAYER_WEIGHTS = 2**28  # 1 GiB of float32 weights in one layer: far past any CNN of the notes
+__all__ = ["MODELS", "RESIDUAL_MODELS", "SEGMENTATION_MODELS", "ArchError", "MAX_LAYER_WEIGHTS",
+           "build_model", "build_segmentation_model", "describe_models", "is_segmentation_model",
+           "tokens"]
 
 MODELS = {
     # the default for `convnet train` on the 8x8 digits
@@ -82,35 +65,12 @@ SEGMENTATION_MODELS = {
 _OPTION_NAMES = {"bn": "batch_norm", "t": "steps"}
 
 
-class ArchError(ValueError):
-    """A malformed architecture string; the message points at the bad token."""
-
-
 def describe_models() -> str:
     """One line per named model with its architecture string."""
     lines = [f"{name:<12} {arch.format(classes='<classes>')}" for name, arch in MODELS.items()]
     lines += [f"{name:<12} He et al. 2016's CIFAR ResNet, {args['depth']} layers"
               for name, (_, args) in RESIDUAL_MODELS.items()]
     return "\n".join(lines)
-
-
-_CONV = re.compile(r"\[(\d+)\|(\d+)(?:x(\d+))?((?:\s+\S+)*)\]$")
-_POOL = re.compile(r"(maxpool|avgpool|sumpool)(?:\[(\d+)(?:x(\d+))?(?:\s+s(\d+))?\])?$")
-
-
-def _tokens(arch: str) -> list[tuple[str, int]]:
-    """Tokens (bracketed groups kept whole, spaces around '|' and inside brackets removed,
-    lower case), each with its column in ``arch``."""
-    tokens = []
-    for match in re.finditer(r"\S*\[[^\]]*\]|\S+", arch):
-        text = re.sub(r"\s*\|\s*", "|", match.group().lower())
-        text = re.sub(r"\[\s+", "[", re.sub(r"\s+\]", "]", text))
-        tokens.append((text, match.start()))
-    return tokens
-
-
-def _error(arch: str, column: int, token: str, why: str) -> ArchError:
-    return ArchError(f"arch: {why}, at token {token!r} (column {column + 1} of {arch!r})")
 
 
 def is_segmentation_model(arch) -> bool:
@@ -129,7 +89,7 @@ def build_segmentation_model(arch: str, input_shape, num_classes: int, rng=None)
         >>> build_segmentation_model("fcn colour=2", (1, 8, 8), 2)
         Traceback (most recent call last):
         ...
-        convnet.models.ArchError: fcn colour=2: unknown option 'colour' (fcn takes width, depth, dilation, batch_norm)
+        convnet.arch.ArchError: fcn colour=2: unknown option 'colour' (fcn takes width, depth, dilation, batch_norm)
     """
     name, *options = arch.split()
     class_name, defaults = SEGMENTATION_MODELS[name.lower()]
@@ -180,103 +140,4 @@ def build_model(arch: str, input_shape: tuple[int, int, int], num_classes: int |
     if not isinstance(arch, str) or not arch.strip():
         raise ArchError(f"arch: expected a model name ({', '.join(MODELS)}) or an architecture "
                         f"string, got {arch!r}")
-    channels, height, width = input_shape
-    # one generator for the whole model: layers draw in turn, never the same stream twice
-    rng = resolve_rng(rng)
-    layers, flat = [], False
-    last_width = None  # channels or features of the last parameterised layer (for bn)
-    for token, column in _tokens(arch):
-        conv = _CONV.match(token)
-        pool = _POOL.match(token)
-        if conv:
-            if flat:
-                raise _error(arch, column, token, "a conv layer cannot follow a flattened layer")
-            filters, kh = int(conv.group(1)), int(conv.group(2))
-            kw = int(conv.group(3) or kh)
-            stride, padding = 1, "same"
-            for option in conv.group(4).split():
-                if re.fullmatch(r"s\d+", option):
-                    stride = int(option[1:])
-                elif option in ("valid", "same", "full"):
-                    padding = option
-                elif re.fullmatch(r"p\d+", option):
-                    padding = int(option[1:])
-                else:
-                    raise _error(arch, column, token, f"unknown conv option {option!r} "
-                                 f"(expected sS, valid, same, full or pP)")
-            if filters < 1 or kh < 1 or kw < 1 or stride < 1:
-                raise _error(arch, column, token, "filters, kernel and stride must be positive")
-            _check_weights(arch, column, token, filters * channels * kh * kw)
-            try:
-                layer = nn.Conv2d(channels, filters, (kh, kw), stride, padding, rng=rng)
-                height, width = _conv_output(height, width, (kh, kw), stride, padding)
-            except ValueError as error:
-                raise _error(arch, column, token, str(error)) from None
-            layers.append(layer)
-            channels, last_width = filters, filters
-        elif pool:
-            if flat:
-                raise _error(arch, column, token, "pooling cannot follow a flattened layer")
-            kh = int(pool.group(2) or 2)
-            kw = int(pool.group(3) or kh)
-            stride = int(pool.group(4) or kh)
-            cls = nn.MaxPool2d if pool.group(1) == "maxpool" else nn.AvgPool2d
-            try:
-                if pool.group(1) == "sumpool":
-                    layer = nn.WeightedSumPool2d(channels, (kh, kw), stride, padding="same")
-                else:
-                    layer = cls((kh, kw), stride, padding="same")
-                height, width = _conv_output(height, width, (kh, kw), stride, "same")
-            except ValueError as error:
-                raise _error(arch, column, token, str(error)) from None
-            layers.append(layer)
-        elif token in ("gap", "gmp"):
-            layers.append(nn.AdaptiveAvgPool2d(1) if token == "gap" else nn.AdaptiveMaxPool2d(1))
-            height = width = 1
-        elif token == "scaledtanh":
-            layers.append(nn.ScaledTanh())
-        elif token in ("relu", "tanh", "sigmoid", "leakyrelu"):
-            layers.append({"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-                           "leakyrelu": nn.LeakyReLU}[token]())
-        elif token == "bn":
-            if last_width is None:
-                raise _error(arch, column, token, "bn needs a conv or fc layer before it")
-            layers.append(nn.BatchNorm1d(last_width) if flat else nn.BatchNorm2d(last_width))
-        elif re.fullmatch(r"dropout(0?\.\d+)?", token):
-            layers.append(nn.Dropout(float(token[7:] or 0.5), rng=rng))
-        elif token == "flatten":
-            if not flat:
-                layers.append(nn.Flatten())
-                flat = True
-        elif re.fullmatch(r"fc\d+", token):
-            features = int(token[2:])
-            if features < 1:
-                raise _error(arch, column, token, "fc needs a positive number of outputs")
-            if not flat:
-                layers.append(nn.Flatten())
-                flat = True
-                channels = channels * height * width
-            _check_weights(arch, column, token, channels * features)
-            layers.append(nn.Linear(channels, features, rng=rng))
-            channels, last_width = features, features
-        else:
-            raise _error(arch, column, token, "unknown layer (see the grammar in the README: "
-                         "[N|KxK sS], maxpool[KxK sS], avgpool, gap, relu, tanh, bn, dropout, fcN)")
-    if not layers:
-        raise ArchError(f"arch: no layers in {arch!r}")
-    return nn.Sequential(*layers)
-
-
-def _check_weights(arch: str, column: int, token: str, count: int) -> None:
-    if count > MAX_LAYER_WEIGHTS:
-        raise _error(arch, column, token, f"the layer needs {count:,} weights, more than the "
-                                          f"{MAX_LAYER_WEIGHTS:,} a layer may have")
-
-
-def _conv_output(height: int, width: int, kernel, stride: int, padding) -> tuple[int, int]:
-    pairs = resolve_padding(padding, (height, width), kernel, (stride, stride), (1, 1))
-    sizes = [output_size(n, k, stride, 1, b, a) for n, k, (b, a) in zip((height, width), kernel, pairs)]
-    if min(sizes) < 1:
-        raise ValueError(f"the {height}x{width} input is too small for a {kernel[0]}x{kernel[1]} "
-                         f"window")
-    return sizes[0], sizes[1]
+    return build_sequential(arch, input_shape, rng)

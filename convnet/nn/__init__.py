@@ -39,7 +39,7 @@ import sys as _sys  # noqa: E402
 
 _sys.modules[__name__ + ".functional"] = functional
 from .segmentation_nets import FCN, RecurrentRefine  # noqa: E402
-from .residual import BasicBlock, CifarResNet  # noqa: E402
+from .residual import BasicBlock, CifarResNet, Residual  # noqa: E402
 
 __all__ = [
     "init", "Module", "Parameter", "Sequential", "ModuleList",
@@ -51,7 +51,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Upsample",
     "WeightedSumPool2d", "ScaledTanh", "SyncBatchNorm", "UNet",
-    "FCN", "RecurrentRefine", "BasicBlock", "CifarResNet",
+    "FCN", "RecurrentRefine", "BasicBlock", "CifarResNet", "Residual",
 ] + conv_transpose.__all__ + local.__all__
 __all__ += (activation_more.__all__ + embedding.__all__ + loss.__all__ + normalization.__all__
             + padding_layers.__all__ + rearrange.__all__)

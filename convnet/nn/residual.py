@@ -30,7 +30,39 @@ from .module import Module
 from .pool import AdaptiveAvgPool2d
 from .regularization import BatchNorm2d
 
-__all__ = ["BasicBlock", "CifarResNet"]
+__all__ = ["BasicBlock", "CifarResNet", "Residual"]
+
+
+def option_a_shortcut(x, stride: int, extra_channels: int):
+    """He et al.'s option-A shortcut: ``x`` subsampled by ``stride`` and padded with
+    ``extra_channels`` zero channels (half before, half after), no parameters."""
+    if stride != 1:
+        x = x[:, :, ::stride, ::stride]
+    if extra_channels:
+        before = extra_channels // 2
+        x = F.pad(x, (0, 0, 0, 0, before, extra_channels - before))
+    return x
+
+
+class Residual(Module):
+    """``block(x) + shortcut(x)``: a residual block around any ``block`` (the notation's
+    ``res( ... )``). The shortcut is the identity, or He et al.'s option A where the block
+    strides by ``stride`` and widens by ``extra_channels``.
+
+    Example:
+        >>> import convnet, convnet.nn as nn
+        >>> block = nn.Sequential(nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.ReLU())
+        >>> nn.Residual(block, stride=2, extra_channels=4)(convnet.zeros(1, 4, 6, 6)).shape
+        (1, 8, 3, 3)
+    """
+
+    def __init__(self, block: Module, stride: int = 1, extra_channels: int = 0):
+        super().__init__()
+        self.block = block
+        self.stride, self.extra_channels = stride, extra_channels
+
+    def forward(self, x):
+        return self.block(x) + option_a_shortcut(x, self.stride, self.extra_channels)
 
 
 class BasicBlock(Module):
@@ -51,12 +83,7 @@ class BasicBlock(Module):
         self.stride, self.extra_channels = stride, channels - in_channels
 
     def shortcut(self, x):
-        if self.stride != 1:
-            x = x[:, :, ::self.stride, ::self.stride]
-        if self.extra_channels:
-            before = self.extra_channels // 2
-            x = F.pad(x, (0, 0, 0, 0, before, self.extra_channels - before))
-        return x
+        return option_a_shortcut(x, self.stride, self.extra_channels)
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
