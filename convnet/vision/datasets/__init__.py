@@ -8,6 +8,7 @@ torchvision's files after ``import convnet.vision as torchvision``.
 ``CIFAR10``, ``CIFAR100``           ``root/cifar-10-batches-py/``, ``root/cifar-100-python/``
                                     pickles, read by a restricted unpickler (:mod:`.cifar`)
 ``ImageFolder``, ``DatasetFolder``  ``root/<class>/<file>`` (:mod:`.folder`)
+``SVHN(split=...)``                  ``root/{train,test,extra}_32x32.mat`` (:mod:`.svhn`)
 ``FakeData``                        random images, the same per index (:mod:`.fakedata`)
 ``VisionDataset``                   the base class (:mod:`.vision_base`)
 ==================================  ==========================================================
@@ -32,8 +33,10 @@ from .cifar import CIFAR10, CIFAR100, UnsafePickleError
 from .fakedata import FakeData
 from .folder import DatasetFolder, ImageFolder
 from .mnist import EMNIST, KMNIST, MNIST, FashionMNIST
+from .svhn import SVHN
 from .vision_base import DatasetNotFoundError, StandardTransform, VisionDataset
 
-__all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "SVHN",
+           "DatasetFolder",
            "ImageFolder", "FakeData", "VisionDataset", "StandardTransform",
            "DatasetNotFoundError", "UnsafePickleError"]
