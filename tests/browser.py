@@ -45,3 +45,13 @@ def chromium_browser():
             yield browser
         finally:
             browser.close()
+
+
+def open_explorer(browser, url: str, height: int = 1400):
+    """``(page, errors)``: the explorer at ``url`` loaded and ready, page errors collected."""
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=60000)
+    return page, errors

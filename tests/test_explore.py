@@ -211,13 +211,9 @@ def test_uploads_and_paths(server):
 
 
 def test_the_page_in_a_browser(server, session, tmp_path):
-    from browser import chromium_browser
+    from browser import chromium_browser, open_explorer
     with chromium_browser() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1800})
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(server.url + "/")
-        page.wait_for_selector("body[data-ready=true]", timeout=60000)
+        page, errors = open_explorer(browser, server.url, height=1800)
         box = page.locator("#draw").bounding_box()   # a stroke on the canvas
         page.mouse.move(box["x"] + 60, box["y"] + 40)
         page.mouse.down()

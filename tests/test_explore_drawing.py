@@ -161,17 +161,12 @@ def test_the_readme_model_recognises_ten_drawn_digits(readme_model):
 
 def test_ten_digits_drawn_with_the_mouse_in_the_page(readme_model, tmp_path):
     pytest.importorskip("uvicorn", reason="uvicorn runs the server")
-    from browser import chromium_browser
+    from browser import chromium_browser, open_explorer
     from explore_server import Server
-    session = _session(readme_model)
-    server = Server(session)
+    server = Server(_session(readme_model))
     try:
         with chromium_browser() as browser:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=60000)
+            page, errors = open_explorer(browser, server.url)
             box = page.locator("#draw").bounding_box()
 
             def shown(drawings):   # the page shows the answers to its n-th drawing
