@@ -290,3 +290,27 @@ def test_the_command_serves_on_loopback(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_gradcam_of_a_residual_network_is_its_class_activation_map():
+    """For a network that ends in global average pooling and one linear layer, Grad-CAM's
+    weights are the linear layer's row for the class over the map's area, so Grad-CAM is the
+    class activation map (Zhou et al. 2016) of the last stage, taken after its additions."""
+    import convnet.nn as nn
+    model = nn.CifarResNet(8, num_classes=4, in_channels=1, rng=0)
+    model.eval()
+    session = ExploreSession(model, {"input_shape": [1, 8, 8]}, samples=[])
+    image = np.random.default_rng(3).random((1, 8, 8)).astype(np.float32)
+    answer = session._gradcam(image, 2)
+    assert answer["layer"] == "layer3"
+    kept = {}
+    handle = model.layer3.register_forward_hook(lambda m, args, out: kept.update(maps=out))
+    model(convnet.tensor(image[None]))
+    handle.remove()
+    maps = kept["maps"].detach().numpy()[0]                      # (64, 2, 2)
+    weights = model.fc.weight.detach().numpy()[2] / (maps.shape[1] * maps.shape[2])
+    cam = np.maximum((weights[:, None, None] * maps).sum(axis=0), 0)
+    expected = convnet.functional.interpolate(convnet.tensor(cam[None, None]), size=(8, 8),
+                                              mode="bilinear").numpy()[0, 0]
+    np.testing.assert_allclose(answer["map"], expected, rtol=1e-5, atol=1e-6)
+    assert all(p.grad is None for p in model.parameters())     # the model's gradients untouched

@@ -253,30 +253,33 @@ class ExploreSession:
         return answer
 
     def _gradcam(self, image, target):
-        """Grad-CAM (Selvaraju et al. 2017) at the last layer with feature maps of a
-        Sequential model: ReLU(sum_k mean(d score / d A_k) A_k), upsampled to the input."""
+        """Grad-CAM (Selvaraju et al. 2017) at the last module to finish with feature maps
+        (any model: for a residual network, the output of its last stage, after the
+        additions): ReLU(sum_k mean(d score / d A_k) A_k), upsampled to the input."""
         from .. import functional as F
-        from ..nn import Sequential
-        if not isinstance(self.model, Sequential):
-            return None
-        layers = list(self.model)
-        calls, _ = _record(self.model, image[None])
-        last = max((i for i, (_, _, _, out) in enumerate(calls) if out.ndim == 4
-                    and out.shape[2] > 1), default=None)
-        if last is None or len(calls) != len(layers):
-            return None
-        maps = Tensor(calls[last][3], requires_grad=True)
+        finished = []   # (name, output) of every module, in the order they finish
+        hooks = [module.register_forward_hook(
+                     lambda module, args, output, name=name: finished.append((name, output)))
+                 for name, module in self.model.named_modules() if name]
         parameters = [(p, p.requires_grad) for p in self.model.parameters()]
         try:
             for parameter, _ in parameters:   # the model's own gradients stay untouched
                 parameter.requires_grad = False
             with evaluation_mode(self.model):
-                scores = Sequential(*layers[last + 1:])(maps) if last + 1 < len(layers) else maps
+                scores = self.model(Tensor(image[None], requires_grad=True))
+            found = [(name, output) for name, output in finished if isinstance(output, Tensor)
+                     and output.ndim == 4 and output.shape[2] > 1]
+            if not found or scores.ndim != 2:
+                return None
+            name, maps = found[-1]
+            maps.retain_grad()
             chosen = int(np.argmax(scores.data[0])) if target is None else target
             upstream = np.zeros(scores.shape, scores.dtype)
             upstream[0, chosen] = 1
             scores.backward(upstream)
         finally:
+            for handle in hooks:
+                handle.remove()
             for parameter, flag in parameters:
                 parameter.requires_grad = flag
         weights = maps.grad[0].mean(axis=(1, 2))
@@ -284,7 +287,7 @@ class ExploreSession:
         with no_grad():
             cam = F.interpolate(Tensor(cam[None, None].astype(np.float32)),
                                 size=self.input_shape[1:], mode="bilinear").data[0, 0]
-        return {"map": cam.astype(np.float64).tolist(), "layer": calls[last][0]}
+        return {"map": cam.astype(np.float64).tolist(), "layer": name}
 
     def playground(self, request) -> dict:
         from .playground import playground
