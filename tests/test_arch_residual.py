@@ -50,7 +50,8 @@ def torch_forward(model, x: np.ndarray):
         if isinstance(module, nn.Flatten):
             return torch.flatten(value, 1)
         if isinstance(module, nn.Linear):
-            return TF.linear(value, torch.tensor(module.weight.data), torch.tensor(module.bias.data))
+            return TF.linear(value, torch.tensor(module.weight.data),
+                             torch.tensor(module.bias.data))
         raise AssertionError(f"no torch twin for {type(module).__name__}")
     return run(model, xt), xt
 
@@ -86,7 +87,6 @@ def test_the_widening_block_is_a_cifar_resnet_basic_block():
     with convnet.no_grad():
         block.conv1.weight[...] = conv1.weight.detach().numpy()
         block.conv2.weight[...] = conv2.weight.detach().numpy()
-    with convnet.no_grad():
         conv1.bias.fill_(0)
         conv2.bias.fill_(0)
     x = convnet.randn(2, 8, 8, 8)

@@ -52,7 +52,7 @@ def convnet_functions() -> dict[str, list[str]]:
         value = getattr(convnet, name)
         if name.startswith("_") or inspect.ismodule(value) or name == "Tensor":
             continue
-        if not (inspect.isfunction(value) or inspect.isclass(value) or callable(value)):
+        if not callable(value):
             continue
         module = getattr(value, "__module__", None) or ""
         if not module.startswith("convnet"):

@@ -18,32 +18,39 @@ import io
 import sys
 
 
+def _page_print(depth: int = 2):
+    """The print of the page block that called the helper (the one the build captures)."""
+    return sys._getframe(depth).f_globals.get("print", print)
+
+
+def _inline_png(png: bytes, alt: str) -> str:
+    return f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode()}" />'
+
+
 def show(figure, alt: str, echo: bool = True) -> str:
     """Print (and return) ``figure`` as an ``<img>`` tag with the PNG inline; closes it."""
     import matplotlib.pyplot as plt
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    tag = f'<img alt="{alt}" src="data:image/png;base64,{data}" />'
-    if echo:   # the page's own print, which the build captures into the page
-        sys._getframe(1).f_globals.get("print", print)(tag)
+    tag = _inline_png(buffer.getvalue(), alt)
+    if echo:
+        _page_print()(tag)
     return tag
 
 
 def show_file(path, alt: str) -> str:
     """Print (and return) the PNG file at ``path`` as an inline ``<img>`` tag."""
     with open(path, "rb") as handle:
-        data = base64.b64encode(handle.read()).decode("ascii")
-    tag = f'<img alt="{alt}" src="data:image/png;base64,{data}" />'
-    sys._getframe(1).f_globals.get("print", print)(tag)
+        tag = _inline_png(handle.read(), alt)
+    _page_print()(tag)
     return tag
 
 
 def table(header, rows) -> None:
     """Print ``rows`` (sequences of cells) under ``header`` as a Markdown table, with the
     page's own print."""
-    page_print = sys._getframe(1).f_globals.get("print", print)
+    page_print = _page_print()
     page_print("| " + " | ".join(map(str, header)) + " |")
     page_print("|" + " --- |" * len(header))
     for row in rows:

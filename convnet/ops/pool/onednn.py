@@ -49,7 +49,7 @@ def supports(spec: PoolSpec, x: np.ndarray) -> bool:
     """float32, implicit padding, 1-3 spatial dims, a non-empty batch, windows of at most
     127 cells, and a case oneDNN accepts."""
     return (_common(spec, x) and math.prod(spec.kernel_size) <= MAX_WINDOW_CELLS
-            and _plan(spec, L.POOLING_MAX, _layout(x)) is not None)
+            and _plan(spec, L.POOLING_MAX, is_channels_last(x)) is not None)
 
 
 def supports_average(spec: PoolSpec, x: np.ndarray, count_include_pad: bool,
@@ -59,17 +59,12 @@ def supports_average(spec: PoolSpec, x: np.ndarray, count_include_pad: bool,
     out of the divisor, oneDNN would count them)."""
     return (_common(spec, x) and divisor_override is None
             and not (count_include_pad and any(spec.overhang))
-            and _plan(spec, _average_kind(count_include_pad), _layout(x)) is not None)
+            and _plan(spec, _average_kind(count_include_pad), is_channels_last(x)) is not None)
 
 
 def _common(spec: PoolSpec, x: np.ndarray) -> bool:
     return (L.available() and x.dtype == np.float32 and x.size > 0
             and spec.padding_mode is None and x.ndim in CHANNELS_LAST_TAGS)
-
-
-def _layout(array: np.ndarray) -> bool:
-    """True for channels-last memory (kept), False for anything else (made row-major)."""
-    return is_channels_last(array)
 
 
 def _average_kind(count_include_pad: bool) -> int:
@@ -132,7 +127,7 @@ def max_forward(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima (N, C, *out) and the winners' window offsets, in ``x``'s layout."""
     if not np.min(x) > -np.inf:      # a NaN or a -inf: see the module's docstring
         return compiled.max_forward(x, spec)
-    plan = _plan(spec, L.POOLING_MAX, _layout(x))
+    plan = _plan(spec, L.POOLING_MAX, is_channels_last(x))
     source = plan.memory_order(x)
     out, y = plan.empty(spec.output_shape)
     workspace, winner = plan.empty(spec.output_shape, np.uint8)
@@ -146,7 +141,7 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarr
     """Each output's gradient to its window's winner; ``winner`` from any backend."""
     plan = None
     if _common(spec, dy) and math.prod(spec.kernel_size) <= MAX_WINDOW_CELLS:
-        plan = _plan(spec, L.POOLING_MAX, _layout(winner))
+        plan = _plan(spec, L.POOLING_MAX, is_channels_last(winner))
     if plan is None:
         return compiled.max_backward(dy, winner, spec)
     workspace = plan.memory_order(winner).view(np.uint8)
@@ -155,7 +150,7 @@ def max_backward(dy: np.ndarray, winner: np.ndarray, spec: PoolSpec) -> np.ndarr
 
 def avg_forward(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarray:
     """Window means (N, C, *out) in ``x``'s layout."""
-    plan = _plan(spec, _average_kind(count_include_pad), _layout(x))
+    plan = _plan(spec, _average_kind(count_include_pad), is_channels_last(x))
     source = plan.memory_order(x)
     out, y = plan.empty(spec.output_shape)
     with L.threads(plan.threads):
@@ -165,7 +160,7 @@ def avg_forward(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.nd
 
 def avg_backward(dy: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarray:
     """Each output's gradient spread evenly over its window, in ``dy``'s layout."""
-    plan = _plan(spec, _average_kind(count_include_pad), _layout(dy))
+    plan = _plan(spec, _average_kind(count_include_pad), is_channels_last(dy))
     return _backward(plan, plan.memory_order(dy.astype(np.float32, copy=False)), spec, None)
 
 
