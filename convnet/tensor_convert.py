@@ -132,6 +132,8 @@ METHODS = {
     "is_pinned": lambda self, device=None: False,
     "data_ptr": lambda self: self.data.__array_interface__["data"][0],
     "device": property(lambda self: CPU), "is_cuda": property(lambda self: False),
+    "is_xpu": property(lambda self: False), "is_mps": property(lambda self: False),
+    "is_cpu": property(lambda self: True), "is_meta": property(lambda self: False),
     "layout": property(lambda self: "strided"),
     "grad_fn": property(lambda self: None if self.is_leaf else self._node),
     "new_zeros": _new(np.zeros), "new_ones": _new(np.ones), "new_empty": _new(np.zeros),

@@ -2,7 +2,9 @@
 CI a test skipped for a missing module fails (tests/strict_oracles.py)."""
 
 pytest_plugins = ["strict_oracles"]
-collect_ignore = ["mpi_scripts"]  # programs that tests/test_distributed.py runs under mpiexec
+# programs that tests run: under mpiexec (test_distributed.py); on torch, then ported
+# (test_torch_examples.py)
+collect_ignore = ["mpi_scripts", "torch_scripts"]
 
 try:
     import torch

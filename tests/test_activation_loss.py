@@ -350,3 +350,26 @@ def test_activation_integer_input():
 def test_activation_inplace_accepted_same_values():
     x = data(3)
     np.testing.assert_array_equal(F.relu(x, inplace=True).data, F.relu(x).data)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_cross_entropy_at_saturated_probabilities(dtype):
+    """Probabilities exactly 0 and 1 (a saturated sigmoid in a GAN's discriminator): the loss
+    clamps its logs at -100 and the input gradient is torch's (x - y) / max(x (1 - x), 1e-12),
+    finite, where the chain rule through the clamped logs gives NaN; the target gradient is
+    torch's unclamped log(1 - x) - log(x)."""
+    x = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 1e-30, 1 - 1e-7, 0.5], dtype=dtype)
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.7, 0.0, 1.0, 0.2], dtype=dtype)
+    upstream = np.linspace(0.5, 2.0, x.size).astype(dtype)
+    ours_x = convnet.tensor(x, requires_grad=True)
+    ours_y = convnet.tensor(y, requires_grad=True)
+    loss = F.binary_cross_entropy(ours_x, ours_y, reduction="none")
+    loss.backward(convnet.tensor(upstream))
+    theirs_x = torch.tensor(x, requires_grad=True)
+    theirs_y = torch.tensor(y, requires_grad=True)
+    expected = TF.binary_cross_entropy(theirs_x, theirs_y, reduction="none")
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(loss.detach().numpy(), expected.detach().numpy(), **TOL[dtype])
+    assert np.all(np.isfinite(np.asarray(ours_x.grad)))
+    np.testing.assert_allclose(np.asarray(ours_x.grad), theirs_x.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(np.asarray(ours_y.grad), theirs_y.grad.numpy(), **TOL[dtype])

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 import convnet
+from convnet.porting import port_source
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for these scripts")
 
@@ -97,17 +98,11 @@ class SubPixel(nn.Module):
         return self.shuffle(self.body(x)).clamp(0, 1)
 '''
 
-IMPORTS = [(r"^import torch$", "import convnet as torch"),
-           (r"^import torch\.nn as nn$", "import convnet.nn as nn"),
-           (r"^import torch\.nn\.functional as F$", "import convnet.nn.functional as F"),
-           (r"^import torch\.nn\.init as init$", "import convnet.nn.init as init")]
-
 
 def for_convnet(source: str) -> str:
-    """``source`` with its torch imports pointed at convnet, and nothing else changed."""
-    changed = source
-    for pattern, replacement in IMPORTS:
-        changed = re.sub(pattern, replacement, changed, flags=re.MULTILINE)
+    """``source`` ported by convnet.porting: its torch imports point at convnet, nothing else
+    changed."""
+    changed = port_source(source)
     remaining = [line for line in changed.splitlines()
                  if re.match(r"\s*(import|from)\s+torch\b", line)]
     assert not remaining, f"imports left to map: {remaining}"

@@ -12,13 +12,13 @@ Example:
 
 from types import SimpleNamespace
 
+from . import cudnn
+
 
 def _absent() -> bool:
     return False
 
 
-cudnn = SimpleNamespace(is_available=_absent, enabled=False, benchmark=False,
-                        deterministic=False, allow_tf32=False)
 mps = SimpleNamespace(is_available=_absent, is_built=_absent)
 cuda = SimpleNamespace(is_built=_absent, matmul=SimpleNamespace(allow_tf32=False))
 mkldnn = SimpleNamespace(is_available=_absent, enabled=False)

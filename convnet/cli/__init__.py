@@ -1,4 +1,5 @@
-"""The ``convnet`` command: train, evaluate, predict, summary, export, explore, filter, match, show, demo.
+"""The ``convnet`` command: train, evaluate, predict, summary, export, explore, filter, match,
+show, demo, info, port.
 
 Every mistake a user can make (missing data, unknown dataset or model, malformed
 architecture, unreadable image, a file that is not a convnet model) ends in one
@@ -17,7 +18,7 @@ import argparse
 import sys
 
 from . import (explore_command, export_command, image_commands, info, model_commands,
-               train_command)
+               port_command, train_command)
 from .demo import demo
 
 USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, ImportError)
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     image_commands.add_parsers(commands)
     commands.add_parser("demo", help="the notes' worked examples, computed by convnet")
     info.add_parser(commands)
+    port_command.add_parser(commands)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Element-wise losses (torch's names): l1, smooth L1, Huber, binary cross-entropy on
-probabilities, KL divergence, composed from differentiable tensor operations, and torch's
-handling of the legacy ``size_average``/``reduce`` arguments.
+probabilities (its own gradient, torch's, finite at 0 and 1), KL divergence, the rest
+composed from differentiable tensor operations, and torch's handling of the legacy
+``size_average``/``reduce`` arguments.
 
 ==================  ==============================================================
 loss                per element
@@ -25,13 +26,14 @@ import warnings
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..tensor_math import clamp, where
+from ..tensor import Tensor, record
+from ..tensor_math import where
 
 __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "kl_div",
            "legacy_reduction"]
 
 REDUCTIONS = ("none", "mean", "sum")
+TORCH_EPSILON = float(np.float32(1e-12))   # torch's clamp of x (1 - x), a float constant
 
 
 def legacy_reduction(size_average=None, reduce=None, reduction: str = "mean") -> str:
@@ -107,10 +109,26 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"size.")
     if np.any((x.data < 0) | (x.data > 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    losses = -(y * clamp(x.log(), min=-100) + (1 - y) * clamp((1 - x).log(), min=-100))
+    losses = _binary_cross_entropy_elements(x, y)
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction)
+
+
+def _binary_cross_entropy_elements(x: Tensor, y: Tensor) -> Tensor:
+    """``-(y log x + (1 - y) log(1 - x))`` with both logs clamped at -100, and torch's
+    gradient ``(x - y) / max(x (1 - x), 1e-12)``: finite where x is exactly 0 or 1 (a
+    saturated sigmoid), where the chain rule through the clamped logs would give 0 * inf."""
+    p, t = x.data, y.data
+    with np.errstate(divide="ignore"):
+        log_p, log_q = np.log(p), np.log1p(-p)
+    losses = -(t * np.maximum(log_p, -100) + (1 - t) * np.maximum(log_q, -100))
+
+    def backward(grad):
+        grad_x = grad * (p - t) / np.maximum(p * (1 - p), TORCH_EPSILON)
+        grad_y = grad * (log_q - log_p)    # torch's: the logs unclamped (infinite at 0 and 1)
+        return grad_x.astype(p.dtype, copy=False), grad_y.astype(t.dtype, copy=False)
+    return record(losses.astype(p.dtype, copy=False), (x, y), backward)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
