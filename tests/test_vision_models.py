@@ -40,7 +40,9 @@ RESNETS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnex
 VGGS = [f"vgg{depth}{bn}" for depth in (11, 13, 16, 19) for bn in ("", "_bn")]
 OTHERS = ["alexnet", "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_small",
           "mobilenet_v3_large", "densenet121", "densenet161", "densenet169", "densenet201",
-          "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]
+          "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+          "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+          "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"]
 ALL = RESNETS + VGGS + OTHERS
 IN_MEMORY = set(VGGS) - {"vgg11_bn"} | {"wide_resnet101_2", "resnext101_32x8d"}
 
@@ -138,7 +140,10 @@ def test_eval_outputs_with_torchvision_weights(name, tmp_path):
 
 @pytest.mark.parametrize("name, kwargs", [("resnet18", {}), ("mobilenet_v2", {"dropout": 0.0}),
                                           ("squeezenet1_1", {"dropout": 0.0}),
-                                          ("vgg11_bn", {"dropout": 0.0, "num_classes": 10})])
+                                          ("vgg11_bn", {"dropout": 0.0, "num_classes": 10}),
+                                          ("efficientnet_b0", {"dropout": 0.0,
+                                                               "stochastic_depth_prob": 0.0}),
+                                          ("mnasnet0_5", {"dropout": 0.0})])
 def test_train_mode_gradients_float64(name, kwargs):
     reference = torchvision_model(name, seed=2, **kwargs).double().train()
     ours = convnet_model(name, numpy_state(reference), dtype=np.float64, **kwargs).train()
@@ -167,7 +172,7 @@ def test_train_mode_gradients_float64(name, kwargs):
 @pytest.mark.parametrize("name, kwargs", [
     ("resnet18", {"zero_init_residual": True}), ("resnet50", {}), ("mobilenet_v2", {}),
     ("mobilenet_v3_small", {}), ("squeezenet1_0", {}), ("densenet121", {}),
-    ("shufflenet_v2_x0_5", {})])
+    ("shufflenet_v2_x0_5", {}), ("efficientnet_b0", {}), ("mnasnet0_75", {})])
 def test_initialisation_follows_torchvision(name, kwargs):
     torch.manual_seed(0)
     reference = numpy_state(torchvision.models.get_model(name, **kwargs))

@@ -8,6 +8,7 @@ written by ``torch.save(torchvision_model.state_dict(), path)`` loads.
 - :mod:`.alexnet`, :mod:`.squeezenet` (squeezenet1_0, squeezenet1_1)
 - :mod:`.mobilenetv2` (mobilenet_v2), :mod:`.mobilenetv3` (mobilenet_v3_small/large)
 - :mod:`.densenet` (densenet121/161/169/201), :mod:`.shufflenetv2` (x0_5, x1_0, x1_5, x2_0)
+- :mod:`.efficientnet` (efficientnet_b0/b1/b2/b3), :mod:`.mnasnet` (mnasnet0_5, 0_75, 1_0, 1_3)
 - :func:`list_models`, :func:`get_model`, :func:`get_model_builder` (:mod:`._registry`)
 
 Every builder takes ``weights=None, progress=True, **kwargs`` (``num_classes``,
@@ -28,6 +29,9 @@ Example:
 from ._registry import get_model, get_model_builder, list_models
 from .alexnet import AlexNet, alexnet
 from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
+from .efficientnet import (EfficientNet, efficientnet_b0, efficientnet_b1, efficientnet_b2,
+                           efficientnet_b3)
+from .mnasnet import MNASNet, mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3
 from .mobilenetv2 import MobileNetV2, mobilenet_v2
 from .mobilenetv3 import MobileNetV3, mobilenet_v3_large, mobilenet_v3_small
 from .resnet import (ResNet, resnet18, resnet34, resnet50, resnet101, resnet152,
@@ -41,6 +45,8 @@ from .vgg import (VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19,
 __all__ = [
     "list_models", "get_model", "get_model_builder",
     "AlexNet", "alexnet", "DenseNet", "densenet121", "densenet161", "densenet169", "densenet201",
+    "EfficientNet", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+    "MNASNet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
     "MobileNetV2", "mobilenet_v2", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_small",
     "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
     "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
