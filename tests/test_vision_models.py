@@ -19,7 +19,6 @@ the same code for every model and the other 23 cover it.
 from __future__ import annotations
 
 import inspect
-import os
 import pathlib
 import re
 
@@ -42,7 +41,7 @@ OTHERS = ["alexnet", "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "mobilene
           "mobilenet_v3_large", "densenet121", "densenet161", "densenet169", "densenet201",
           "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
           "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
-          "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"]
+          "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "googlenet", "inception_v3"]
 ALL = RESNETS + VGGS + OTHERS
 IN_MEMORY = set(VGGS) - {"vgg11_bn"} | {"wide_resnet101_2", "resnext101_32x8d"}
 
@@ -84,7 +83,7 @@ def convnet_model(name, state=None, dtype=np.float32, **kwargs):
 
 
 def image(name, batch=2, dtype=np.float32, seed=1):
-    size = 64 if name == "alexnet" else 32
+    size = {"alexnet": 64, "inception_v3": 75}.get(name, 32)
     return np.random.default_rng(seed).standard_normal((batch, 3, size, size)).astype(dtype)
 
 
@@ -172,7 +171,8 @@ def test_train_mode_gradients_float64(name, kwargs):
 @pytest.mark.parametrize("name, kwargs", [
     ("resnet18", {"zero_init_residual": True}), ("resnet50", {}), ("mobilenet_v2", {}),
     ("mobilenet_v3_small", {}), ("squeezenet1_0", {}), ("densenet121", {}),
-    ("shufflenet_v2_x0_5", {}), ("efficientnet_b0", {}), ("mnasnet0_75", {})])
+    ("shufflenet_v2_x0_5", {}), ("efficientnet_b0", {}), ("mnasnet0_75", {}),
+    ("googlenet", {"init_weights": True})])
 def test_initialisation_follows_torchvision(name, kwargs):
     torch.manual_seed(0)
     reference = numpy_state(torchvision.models.get_model(name, **kwargs))

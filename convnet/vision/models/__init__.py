@@ -9,6 +9,7 @@ written by ``torch.save(torchvision_model.state_dict(), path)`` loads.
 - :mod:`.mobilenetv2` (mobilenet_v2), :mod:`.mobilenetv3` (mobilenet_v3_small/large)
 - :mod:`.densenet` (densenet121/161/169/201), :mod:`.shufflenetv2` (x0_5, x1_0, x1_5, x2_0)
 - :mod:`.efficientnet` (efficientnet_b0/b1/b2/b3), :mod:`.mnasnet` (mnasnet0_5, 0_75, 1_0, 1_3)
+- :mod:`.googlenet` (googlenet), :mod:`.inception` (inception_v3)
 - :func:`list_models`, :func:`get_model`, :func:`get_model_builder` (:mod:`._registry`)
 
 Every builder takes ``weights=None, progress=True, **kwargs`` (``num_classes``,
@@ -31,6 +32,8 @@ from .alexnet import AlexNet, alexnet
 from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
 from .efficientnet import (EfficientNet, efficientnet_b0, efficientnet_b1, efficientnet_b2,
                            efficientnet_b3)
+from .googlenet import GoogLeNet, googlenet
+from .inception import Inception3, inception_v3
 from .mnasnet import MNASNet, mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3
 from .mobilenetv2 import MobileNetV2, mobilenet_v2
 from .mobilenetv3 import MobileNetV3, mobilenet_v3_large, mobilenet_v3_small
@@ -46,6 +49,7 @@ __all__ = [
     "list_models", "get_model", "get_model_builder",
     "AlexNet", "alexnet", "DenseNet", "densenet121", "densenet161", "densenet169", "densenet201",
     "EfficientNet", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+    "GoogLeNet", "googlenet", "Inception3", "inception_v3",
     "MNASNet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
     "MobileNetV2", "mobilenet_v2", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_small",
     "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
