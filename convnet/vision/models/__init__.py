@@ -10,6 +10,7 @@ written by ``torch.save(torchvision_model.state_dict(), path)`` loads.
 - :mod:`.densenet` (densenet121/161/169/201), :mod:`.shufflenetv2` (x0_5, x1_0, x1_5, x2_0)
 - :mod:`.efficientnet` (efficientnet_b0/b1/b2/b3), :mod:`.mnasnet` (mnasnet0_5, 0_75, 1_0, 1_3)
 - :mod:`.googlenet` (googlenet), :mod:`.inception` (inception_v3)
+- :mod:`.regnet` (regnet_x_400mf ... regnet_x_8gf, regnet_y_400mf ... regnet_y_8gf)
 - :func:`list_models`, :func:`get_model`, :func:`get_model_builder` (:mod:`._registry`)
 
 Every builder takes ``weights=None, progress=True, **kwargs`` (``num_classes``,
@@ -37,6 +38,9 @@ from .inception import Inception3, inception_v3
 from .mnasnet import MNASNet, mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3
 from .mobilenetv2 import MobileNetV2, mobilenet_v2
 from .mobilenetv3 import MobileNetV3, mobilenet_v3_large, mobilenet_v3_small
+from .regnet import (RegNet, regnet_x_1_6gf, regnet_x_3_2gf, regnet_x_8gf, regnet_x_400mf,
+                     regnet_x_800mf, regnet_y_1_6gf, regnet_y_3_2gf, regnet_y_8gf,
+                     regnet_y_400mf, regnet_y_800mf)
 from .resnet import (ResNet, resnet18, resnet34, resnet50, resnet101, resnet152,
                      resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, wide_resnet50_2,
                      wide_resnet101_2)
@@ -52,6 +56,9 @@ __all__ = [
     "GoogLeNet", "googlenet", "Inception3", "inception_v3",
     "MNASNet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
     "MobileNetV2", "mobilenet_v2", "MobileNetV3", "mobilenet_v3_large", "mobilenet_v3_small",
+    "RegNet", "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
+    "regnet_x_8gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf",
+    "regnet_y_8gf",
     "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
     "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
     "ShuffleNetV2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
