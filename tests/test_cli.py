@@ -1,7 +1,7 @@
 """The ``convnet`` command, run in-process: train, resume, evaluate, predict, summary, errors.
 
 No test reaches the network: every test runs with HOME, $CONVNET_DATA and the system
-dataset directory pointed at empty folders, and with ``convnet.data.download.urlopen``
+dataset directory pointed at empty folders, and with ``convnet.data.download._retrieve``
 replaced by one that fails like an offline machine. Expected numbers come from hand
 arithmetic or from running the saved model's forward pass here.
 """
@@ -13,10 +13,10 @@ import io
 import json
 import os
 import sys
-import urllib.error
 
 import numpy as np
 import pytest
+import requests
 import safetensors.numpy
 
 import convnet
@@ -33,14 +33,16 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class Offline:
-    """Stands in for urllib's urlopen: every URL fails as with no network."""
+    """Stands in for the download (convnet.data.download._retrieve, pooch underneath): every
+    URL fails as with no network."""
 
     def __init__(self):
         self.urls = []
 
     def __call__(self, url, *args, **kwargs):
         self.urls.append(url)
-        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+        raise requests.exceptions.ConnectionError(
+            "[Errno -3] Temporary failure in name resolution")
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +53,7 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.delenv("CONVNET_DATA", raising=False)
     monkeypatch.setattr(download, "SYSTEM_DIR", str(tmp_path / "no-system-datasets"))
     opener = Offline()
-    monkeypatch.setattr(download, "urlopen", opener)
+    monkeypatch.setattr(download, "_retrieve", opener)
     return opener
 
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
-import urllib.error
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 
 import convnet.data as data
 from convnet.data import DatasetError, DatasetWarning, load_dataset
 from convnet.data import cifar, download, idx
 
 import data_writers as writers
+from http_mirror import Mirror
+
+REAL_RETRIEVE = download._retrieve
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 # MD5 of the decompressed Fashion-MNIST files (see convnet/data/idx.py for the sources),
@@ -40,8 +42,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "SYSTEM_DIR", str(tmp_path / "system"))
 
     def no_network(url, *args, **kwargs):
-        raise urllib.error.URLError("network disabled in tests")
-    monkeypatch.setattr(download, "urlopen", no_network)
+        raise requests.exceptions.ConnectionError("network disabled in tests")
+    monkeypatch.setattr(download, "_retrieve", no_network)
     return tmp_path
 
 
@@ -158,30 +160,23 @@ def test_search_order_data_dir_then_env_then_cache_then_system(tmp_path, monkeyp
 
 # ---- downloads ---------------------------------------------------------------------------
 
-class FakeResponse(io.BytesIO):
-    def __init__(self, content: bytes, fail_after: int | None = None):
-        super().__init__(content)
-        self.headers = {"Content-Length": str(len(content))}
-        self.fail_after = fail_after
+@pytest.fixture
+def serve(monkeypatch):
+    """``serve(files, cut_after=None)``: every dataset's mirror becomes a real HTTP server on
+    127.0.0.1 serving ``files`` (name -> bytes); returns the list of names asked for."""
+    mirrors = []
 
-    def read(self, size=-1):
-        if self.fail_after is not None and self.tell() >= self.fail_after:
-            raise ConnectionResetError("connection lost")
-        return super().read(size if self.fail_after is None else min(size, self.fail_after))
-
-
-def serve(monkeypatch, files: dict, fail_after=None):
-    """Fake opener: serves ``files`` (URL base name -> bytes), records the URLs asked for."""
-    asked = []
-
-    def opener(url, *args, **kwargs):
-        asked.append(url)
-        name = url.rsplit("/", 1)[-1]
-        if name not in files:
-            raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
-        return FakeResponse(files[name], fail_after)
-    monkeypatch.setattr(download, "urlopen", opener)
-    return asked
+    def start(files: dict, cut_after=None) -> list:
+        mirror = Mirror(files, cut_after).__enter__()
+        mirrors.append(mirror)
+        monkeypatch.setattr(download, "_retrieve", REAL_RETRIEVE)
+        for name in idx.IDX_DATASETS:
+            monkeypatch.setitem(idx.IDX_DATASETS[name], "mirrors", [mirror.url])
+        monkeypatch.setattr(cifar, "ARCHIVE_URL", mirror.url + "cifar-10-binary.tar.gz")
+        return mirror.asked
+    yield start
+    for mirror in mirrors:
+        mirror.__exit__()
 
 
 def gz_split(count=4, seed=0, split="t10k"):
@@ -190,16 +185,16 @@ def gz_split(count=4, seed=0, split="t10k"):
             f"{split}-labels-idx1-ubyte.gz": writers.gzip_bytes(writers.idx_bytes(labels))}, labels
 
 
-def test_download_with_good_checksum_is_cached_atomically(tmp_path, monkeypatch):
+def test_download_with_good_checksum_is_cached_atomically(tmp_path, monkeypatch, serve):
     files, labels = gz_split()
     for name, content in files.items():
         publish(monkeypatch, "kmnist", name[:-3], md5(content), None)
-    asked = serve(monkeypatch, files)
+    asked = serve(files)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dataset = load_dataset("kmnist", "test", progress=False)
     np.testing.assert_array_equal(dataset.labels, labels)
-    assert asked == [idx.IDX_DATASETS["kmnist"]["mirrors"][0] + name for name in files]
+    assert asked == list(files)
     assert sorted(os.listdir(cache(tmp_path, "kmnist"))) == sorted(files)  # no temporary left
     for name, content in files.items():
         assert (cache(tmp_path, "kmnist") / name).read_bytes() == content
@@ -208,9 +203,9 @@ def test_download_with_good_checksum_is_cached_atomically(tmp_path, monkeypatch)
     assert asked == []  # served from the cache now
 
 
-def test_download_with_bad_checksum_is_discarded(tmp_path, monkeypatch):
+def test_download_with_bad_checksum_is_discarded(tmp_path, serve):
     files, _ = gz_split()
-    serve(monkeypatch, files)  # the published MD5s are the real ones: these bytes fail them
+    serve(files)  # the published MD5s are the real ones: these bytes fail them
     with pytest.raises(DatasetError, match="discarded") as error:
         load_dataset("mnist", "test", progress=False)
     message = str(error.value)
@@ -220,25 +215,26 @@ def test_download_with_bad_checksum_is_discarded(tmp_path, monkeypatch):
     assert not folder.exists() or os.listdir(folder) == []
 
 
-def test_download_broken_mid_stream_leaves_nothing(tmp_path, monkeypatch):
+def test_download_broken_mid_stream_leaves_nothing(tmp_path, serve):
     files, _ = gz_split()
-    serve(monkeypatch, files, fail_after=100)
-    with pytest.raises(DatasetError, match="connection lost"):
+    serve(files, cut_after=100)
+    with pytest.raises(DatasetError, match="IncompleteRead"):
         load_dataset("fashion-mnist", "test", progress=False)
     folder = cache(tmp_path, "fashion-mnist")
     assert not folder.exists() or os.listdir(folder) == []
 
 
-def test_download_from_a_file_url_with_progress_bar(tmp_path, monkeypatch, capsys):
+def test_download_with_progress_bar_and_a_dead_first_mirror(tmp_path, monkeypatch, serve, capsys):
     files, labels = gz_split(count=3, seed=5)
-    mirror = tmp_path / "mirror"
     for name, content in files.items():
-        writers.write_bytes(mirror / name, content)
         publish(monkeypatch, "kmnist", name[:-3], md5(content), None)
-    monkeypatch.setattr(download, "urlopen", download.urllib.request.urlopen)
-    monkeypatch.setitem(idx.IDX_DATASETS["kmnist"], "mirrors", [mirror.as_uri() + "/"])
+    asked = serve(files)
+    mirrors = ["http://127.0.0.1:9/", *idx.IDX_DATASETS["kmnist"]["mirrors"]]  # 9: refused
+    monkeypatch.setitem(idx.IDX_DATASETS["kmnist"], "mirrors", mirrors)
     np.testing.assert_array_equal(load_dataset("kmnist", "test").labels, labels)
     assert sorted(os.listdir(cache(tmp_path, "kmnist"))) == sorted(files)
+    assert asked == list(files)
+    assert "t10k-images-idx3-ubyte.gz" in capsys.readouterr().err  # tqdm's bar
 
 
 def test_offline_gives_one_clear_message(tmp_path):
@@ -253,8 +249,8 @@ def test_offline_gives_one_clear_message(tmp_path):
         assert part in message
 
 
-def test_no_download_when_disabled(tmp_path, monkeypatch):
-    asked = serve(monkeypatch, {})
+def test_no_download_when_disabled(tmp_path, serve):
+    asked = serve({})
     with pytest.raises(DatasetError, match="not found"):
         load_dataset("mnist", download=False)
     with pytest.raises(DatasetError, match="download and extract"):
@@ -321,11 +317,11 @@ def test_malformed_cifar_names_the_file(tmp_path, content, message):
     assert str(tmp_path / "test_batch.bin") in str(error.value)
 
 
-def test_cifar_download_extracts_into_the_cache(tmp_path, monkeypatch):
+def test_cifar_download_extracts_into_the_cache(tmp_path, monkeypatch, serve):
     written = writers.write_cifar(tmp_path / "src", count_per_file=1, meta=list("abcdefghij"))
     archive = writers.cifar_archive(tmp_path / "src")
     monkeypatch.setattr(cifar, "ARCHIVE_MD5", md5(archive))
-    serve(monkeypatch, {"cifar-10-binary.tar.gz": archive})
+    serve({"cifar-10-binary.tar.gz": archive})
     with pytest.warns(DatasetWarning):
         test = load_dataset("cifar10", "test", progress=False)
     np.testing.assert_array_equal(test.labels, written["test_batch.bin"][1])

@@ -122,9 +122,7 @@ def test_mnist_reads_torchvision_processed_files(tmp_path):
 
 
 def test_download_true_with_files_present_fetches_nothing(tmp_path, monkeypatch):
-    import urllib.request
-    monkeypatch.setattr(urllib.request, "urlopen", None)  # any download attempt fails
-    monkeypatch.setattr(convnet.data.download, "urlopen", None)
+    monkeypatch.setattr(convnet.data.download, "_retrieve", None)  # any download would fail
     write_mnist(tmp_path / "MNIST" / "raw", stems(True), gz=True)
     write_cifar(tmp_path, datasets.CIFAR10)
     assert len(datasets.MNIST(str(tmp_path), download=True)) == 5

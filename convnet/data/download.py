@@ -7,9 +7,10 @@ Search order for every file of a dataset ``NAME`` (the first directory holding i
 3. ``~/.cache/convnet/NAME`` (where downloads go);
 4. ``/usr/share/datasets/NAME`` (Debian's ``dataset-*`` packages).
 
-A missing file is downloaded (when ``download=True``) from the official mirrors with a
-progress bar, its MD5 checked while it streams, and written atomically into the cache:
-a download that fails its checksum never reaches the cache. Offline, or with
+A missing file is downloaded (when ``download=True``) from the official mirrors through
+pooch (the downloader SciPy and scikit-image use): a progress bar, the MD5 checked, the
+file moved into the cache only when complete and correct, so a download that fails its
+checksum or breaks off never reaches the cache. Offline, or with
 ``download=False``, a single-line :class:`DatasetError` says how to get the files.
 
 Example:
@@ -25,16 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 __all__ = ["DatasetError", "DatasetWarning", "search_dirs", "cache_dir", "find_file",
            "download_file", "missing_message", "md5_hex"]
 
 SYSTEM_DIR = "/usr/share/datasets"
-CHUNK_BYTES = 1 << 20
 
 
 class DatasetError(ValueError):
@@ -103,31 +101,34 @@ def md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _progress_bar(total: int | None, description: str):
-    try:
+def _retrieve(url: str, known_hash: str | None, fname: str, path: str, progressbar: bool) -> str:
+    """pooch's download of one URL, with a progress bar naming the file (the seam tests
+    replace to play an offline machine)."""
+    import pooch
+    downloader, bar = None, None
+    if progressbar and url.startswith(("http://", "https://")):
         from tqdm import tqdm
-    except ImportError:  # the bar is a nicety; downloading works without it
-        return None
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description,
-                leave=False)
-
-
-def _atomic_write(path):
-    from ..io.atomic import atomic_write
-    return atomic_write(path, "wb")
-
-
-# Tests replace this with a fake opener; it takes a URL and returns a file-like response.
-urlopen: Callable = urllib.request.urlopen
+        # total=1 until pooch sets the announced length (a bar of total None is falsy to pooch)
+        bar = tqdm(total=1, desc=fname, unit="B", unit_scale=True, unit_divisor=1024,
+                   leave=False)
+        downloader = pooch.HTTPDownloader(progressbar=bar)
+    try:
+        return pooch.retrieve(url, known_hash=known_hash, fname=fname, path=path,
+                              downloader=downloader,
+                              progressbar=progressbar and downloader is None)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def download_file(urls: Sequence[str], destination, md5: str | None, progress: bool = True) -> str:
     """Fetch the first of ``urls`` that answers into ``destination``, atomically, MD5 checked.
 
-    Each URL is tried in turn (mirrors). The bytes stream into a temporary file next to
-    ``destination`` while their MD5 is computed; only a file with the expected ``md5`` is
-    renamed into place. Raises :class:`DatasetError` when no mirror gives a good file:
-    the message names the last failure (network error, HTTP status or checksum).
+    Each URL is tried in turn (mirrors), through pooch: the bytes go to a temporary file
+    next to ``destination``, with a progress bar (tqdm) when ``progress``, and only a file
+    with the expected ``md5`` is moved into place. Raises :class:`DatasetError` when no
+    mirror gives a good file: the message names the last failure (network error, HTTP
+    status or checksum).
 
     Example:
         >>> download_file([], '/tmp/never-written', None)
@@ -138,39 +139,41 @@ def download_file(urls: Sequence[str], destination, md5: str | None, progress: b
     destination = Path(destination)
     if not urls:
         raise DatasetError(f"no URL to download {destination} from")
+    try:
+        import pooch
+        import requests
+    except ImportError as error:
+        raise DatasetError(f"downloading {destination.name} needs pooch ({error}): pip "
+                           "install pooch, or put the file there by hand") from None
     destination.parent.mkdir(parents=True, exist_ok=True)
+    pooch.get_logger().setLevel("WARNING")  # the progress bar says what is happening
     failure = ""
     for url in urls:
         try:
-            _fetch(url, destination, md5, progress)
+            _retrieve(url, f"md5:{md5}" if md5 else None, destination.name,
+                      str(destination.parent), progress)
             return str(destination)
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            if isinstance(error, DatasetError):
-                failure = str(error)
-            else:
-                failure = f"{url}: {getattr(error, 'reason', None) or error}"
+        except ValueError as error:  # pooch's checksum mismatch: the download was discarded
+            failure = (f"{url} does not have the published MD5 {md5} "
+                       f"({str(error).splitlines()[0]}); the download was discarded")
+        except (requests.exceptions.RequestException, OSError) as error:
+            failure = f"{url}: {_reason(error)}"
+        _remove_partial(destination, md5)
     raise DatasetError(f"could not download {destination.name} ({failure})")
 
 
-def _fetch(url: str, destination: Path, md5: str | None, progress: bool) -> None:
-    with urlopen(url) as response:
-        length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-        bar = _progress_bar(int(length) if length else None, destination.name) if progress else None
-        digest = hashlib.md5(usedforsecurity=False)
-        try:
-            with _atomic_write(destination) as handle:
-                while chunk := response.read(CHUNK_BYTES):
-                    digest.update(chunk)
-                    handle.write(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-                # raising inside the block deletes the temporary file: nothing reaches the cache
-                if md5 is not None and digest.hexdigest() != md5:
-                    raise DatasetError(f"{url} has MD5 {digest.hexdigest()}, the published one is "
-                                       f"{md5}; the download was discarded")
-        finally:
-            if bar is not None:
-                bar.close()
+def _reason(error: Exception) -> str:
+    """The innermost cause of a requests / urllib3 error, on one line."""
+    while error.__context__ is not None and str(error.__context__):
+        error = error.__context__
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _remove_partial(destination: Path, md5: str | None) -> None:
+    """A file pooch left at ``destination`` that is not the published one (pooch keeps a
+    checksum-less download) is removed, so a failed download never reaches the cache."""
+    if destination.is_file() and md5 is not None and md5_hex(destination.read_bytes()) != md5:
+        destination.unlink()
 
 
 def missing_message(name: str, missing: str, data_dir, urls: Sequence[str], hint: str = "",

@@ -13,8 +13,10 @@ torchvision's files after ``import convnet.vision as torchvision``.
 ``VisionDataset``                   the base class (:mod:`.vision_base`)
 ==================================  ==========================================================
 
-Nothing is downloaded: ``download=True`` with the files present does nothing, and missing
-files are a one-line :class:`DatasetNotFoundError` (a RuntimeError, as torchvision's, and a
+``download=True`` with the files present does nothing; with files missing, MNIST,
+FashionMNIST, KMNIST, CIFAR10, CIFAR100 and SVHN fetch them from the official sources
+through pooch (MD5 checked, nothing half-written left behind); files still missing are a
+one-line :class:`DatasetNotFoundError` (a RuntimeError, as torchvision's, and a
 :class:`~convnet.data.DatasetError`) saying which files to put where and the official source.
 Files that cannot be read (truncated, mismatched counts, labels out of range, a pickle
 asking for code) are one-line :class:`~convnet.data.DatasetError` naming the file.

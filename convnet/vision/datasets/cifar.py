@@ -17,8 +17,9 @@ strings (the real files were written by Python 2) are read as latin1, as torchvi
 ``bytes`` keys (files written by Python 3) are read as the same names.
 
 A sample is ``(PIL RGB image, int target)``; ``.data`` is a uint8 array ``(N, 32, 32, 3)``,
-``.targets`` a list of ints, as torchvision's. Nothing is downloaded: missing files are a
-one-line :class:`DatasetNotFoundError`.
+``.targets`` a list of ints, as torchvision's. ``download=True`` fetches the official archive
+(MD5 checked) and extracts the batch files; missing files are otherwise a one-line
+:class:`DatasetNotFoundError`.
 
 Example:
     >>> import os, pickle, tempfile
@@ -53,7 +54,7 @@ import numpy as np
 from ...data.download import DatasetError
 from ...io import limits
 from ...io.restricted_pickle import Inert, RestrictedUnpickler, fail, latin1_encode, show
-from .vision_base import DatasetNotFoundError, VisionDataset, missing_files_message
+from .vision_base import DatasetNotFoundError, VisionDataset, fetch, missing_files_message
 
 __all__ = ["CIFAR10", "CIFAR100", "CifarUnpickler", "UnsafePickleError", "parse_cifar_pickle",
            "read_cifar_pickle"]
@@ -290,8 +291,8 @@ class CIFAR10(VisionDataset):
         root: the folder holding ``cifar-10-batches-py/``.
         train: the five ``data_batch_*`` files when True, else ``test_batch``.
         transform: applied to the PIL image; target_transform: applied to the int target.
-        download: accepted for torchvision's scripts; files already there are used, missing
-            ones are an error saying where to get them (convnet does not download).
+        download: fetch and extract the official archive when files are missing (see
+            :meth:`download`); files already there are used as they are.
 
     Example:
         >>> CIFAR10('/nonexistent', train=False)  # doctest: +ELLIPSIS
@@ -319,7 +320,7 @@ class CIFAR10(VisionDataset):
         self.train = train
         if download:
             self.download()
-        self._raise_if_missing(download)
+        self._raise_if_missing("the downloaded archive did not hold them" if download else False)
         self._load_meta()
         parts, self.targets = [], []
         for file_name, _ in (self.train_list if self.train else self.test_list):
@@ -351,7 +352,7 @@ class CIFAR10(VisionDataset):
         split = self.train_list if self.train else self.test_list
         return [name for name, _ in split] + [self.meta["filename"]]
 
-    def _raise_if_missing(self, download: bool) -> None:
+    def _raise_if_missing(self, download) -> None:
         folder = os.path.join(self.root, self.base_folder)
         missing = [name for name in self._needed_files()
                    if not os.path.isfile(os.path.join(folder, name))]
@@ -377,18 +378,46 @@ class CIFAR10(VisionDataset):
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
 
     def download(self) -> None:
-        """Nothing to do when the files are there; otherwise the one-line error saying where
-        to get them (convnet does not download).
+        """Fetch :attr:`url` (MD5 checked) into ``root`` and extract the batch files of
+        :attr:`base_folder` from it (only those: no other path in the archive reaches the
+        disk); nothing when the files are there. A failed download or a damaged archive is
+        the one-line :class:`DatasetNotFoundError` / ``DatasetError``.
 
         Example:
+            >>> import tempfile
             >>> dataset = CIFAR100.__new__(CIFAR100)
-            >>> dataset.root, dataset.train = '/nonexistent', True
+            >>> dataset.root, dataset.train = tempfile.mkdtemp(), True
+            >>> dataset.url = 'http://127.0.0.1:9/cifar-100-python.tar.gz'    # refuses
             >>> dataset.download()  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
-            convnet.vision.datasets.vision_base.DatasetNotFoundError: CIFAR100: dataset not found: (download=True: ...) missing train, meta in /nonexistent/cifar-100-python; download https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz and extract it into /nonexistent
+            convnet.vision.datasets.vision_base.DatasetNotFoundError: CIFAR100: dataset not found: (download=True: could not download cifar-100-python.tar.gz (...)) missing train, meta in .../cifar-100-python; ...
         """
-        self._raise_if_missing(True)
+        if self._check_integrity():
+            return
+        archive = os.path.join(self.root, self.filename)
+        reason = fetch([self.url] if self.url else [], archive, self.tgz_md5)
+        if reason is not None:
+            self._raise_if_missing(reason)
+        self._extract(archive)
+
+    def _extract(self, archive: str) -> None:
+        import tarfile
+
+        from ...io.atomic import atomic_write
+        wanted = {f"{self.base_folder}/{name}" for name, _ in
+                  self.train_list + self.test_list} | {f"{self.base_folder}/"
+                                                       f"{self.meta['filename']}"}
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                for member in tar.getmembers():
+                    if member.name in wanted and member.isfile():
+                        os.makedirs(os.path.join(self.root, self.base_folder), exist_ok=True)
+                        with atomic_write(os.path.join(self.root, member.name), "wb") as out:
+                            out.write(tar.extractfile(member).read())
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise DatasetError(f"{archive}: cannot extract the {type(self).__name__} files "
+                               f"({error})") from None
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         from PIL import Image

@@ -6,8 +6,11 @@ Files: ``root/<ClassName>/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (EM
 as is or gzipped with ``.gz`` appended (the uncompressed file wins when both are there).
 torchvision's older ``root/<ClassName>/processed/{training,test}.pt`` files are read too (as
 torchvision does, in preference to ``raw/``), without torch, by
-:func:`convnet.io.torch_file.load_torch_file`. Nothing is downloaded: missing files are a
-one-line :class:`DatasetNotFoundError` naming them, the folder and the official source.
+:func:`convnet.io.torch_file.load_torch_file`. With ``download=True`` missing MNIST,
+FashionMNIST and KMNIST files are fetched (through pooch, MD5 checked) from the official
+mirrors into ``raw/`` (EMNIST's 560 MB archive is not fetched); files that are absent and
+not fetched are a one-line :class:`DatasetNotFoundError` naming them, the folder, the
+official source and why the download failed.
 
 A sample is ``(PIL 'L' image, int target)``; ``.data`` is a uint8 Tensor ``(N, H, W)``,
 ``.targets`` an int64 Tensor ``(N,)``. A truncated IDX file, images whose count differs from
@@ -42,7 +45,8 @@ import numpy as np
 
 from ...data.download import DatasetError
 from ...data.idx import read_idx
-from .vision_base import DatasetNotFoundError, VisionDataset, as_numpy, missing_files_message
+from .vision_base import (DatasetNotFoundError, VisionDataset, as_numpy, fetch,
+                          missing_files_message)
 
 __all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST"]
 
@@ -59,14 +63,14 @@ class MNIST(VisionDataset):
         root: the folder holding ``MNIST/raw/`` (see the module doc for the files).
         train: the training files (``train-*``) when True, else the test files (``t10k-*``).
         transform: applied to the PIL image; target_transform: applied to the int target.
-        download: accepted for torchvision's scripts; files already there are used, missing
-            ones are an error saying where to get them (convnet does not download).
+        download: fetch the missing files from the official mirrors (see :meth:`download`);
+            files already there are used as they are.
 
     Example (the error for missing files, one line):
-        >>> MNIST('/nonexistent', download=True)  # doctest: +ELLIPSIS
+        >>> MNIST('/nonexistent')  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        convnet.vision.datasets.vision_base.DatasetNotFoundError: MNIST: dataset not found: (download=True: convnet does not download datasets) missing train-images-idx3-ubyte(.gz), ...
+        convnet.vision.datasets.vision_base.DatasetNotFoundError: MNIST: dataset not found: missing train-images-idx3-ubyte(.gz), ...
     """
 
     mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -151,22 +155,31 @@ class MNIST(VisionDataset):
                    for name in (self.training_file, self.test_file))
 
     def download(self) -> None:
-        """Nothing to do when the files are there; otherwise the one-line error saying where
-        to get them (convnet does not download).
+        """Fetch the missing IDX files (``.gz``, MD5 checked) from :attr:`mirrors` into
+        :attr:`raw_folder`; nothing when they are there. Offline, or when every mirror fails,
+        the one-line error says why and where to put the files by hand.
 
         Example:
+            >>> import tempfile
             >>> dataset = MNIST.__new__(MNIST)
-            >>> dataset.root, dataset.train = '/nonexistent', False
+            >>> dataset.root, dataset.train = tempfile.mkdtemp(), False
+            >>> dataset.mirrors = ['http://127.0.0.1:9/']    # a port that refuses
             >>> dataset.download()  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
-            convnet.vision.datasets.vision_base.DatasetNotFoundError: MNIST: dataset not found: ... missing t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz) in /nonexistent/MNIST/raw; get ...
+            convnet.vision.datasets.vision_base.DatasetNotFoundError: MNIST: dataset not found: (download=True: could not download train-images-idx3-ubyte.gz (...)) missing t10k-images-idx3-ubyte(.gz), ...
         """
         missing = self._missing_files()
-        if missing:
-            raise DatasetNotFoundError(missing_files_message(
-                type(self).__name__, self.raw_folder, [f"{stem}(.gz)" for stem in missing],
-                self._source(), True))
+        if not missing:
+            return
+        for name, md5 in self.resources:
+            if name.endswith(".gz") and self._raw_path(name[:-3]) is None:
+                reason = fetch([mirror + name for mirror in self.mirrors],
+                               os.path.join(self.raw_folder, name), md5)
+                if reason is not None:
+                    raise DatasetNotFoundError(missing_files_message(
+                        type(self).__name__, self.raw_folder,
+                        [f"{stem}(.gz)" for stem in missing], self._source(), reason))
 
     # ------------------------------------------------------------------ reading
     def _load_data(self):

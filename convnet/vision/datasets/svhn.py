@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ...data.download import DatasetError
-from .vision_base import DatasetNotFoundError, VisionDataset, missing_files_message
+from .vision_base import DatasetNotFoundError, VisionDataset, fetch, missing_files_message
 
 __all__ = ["SVHN"]
 
@@ -42,12 +42,14 @@ class SVHN(VisionDataset):
         root: the folder holding ``{split}_32x32.mat``.
         split: 'train' (73,257 images), 'test' (26,032) or 'extra' (531,131).
         transform: applied to the PIL image; target_transform: applied to the int target.
-        download: accepted for torchvision's scripts; a missing file is an error saying where
-            to get it (convnet does not download).
+        download: fetch the split's file (MD5 checked) into ``root`` when it is missing.
     """
 
     split_files = {"train": "train_32x32.mat", "test": "test_32x32.mat",
                    "extra": "extra_32x32.mat"}
+    split_md5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373",
+                 "test": "eb5a983be6a315427106f1b164d9cef3",
+                 "extra": "a93ce644f1a588dc4d68dda5feec44a7"}
 
     def __init__(self, root, split: str = "train", transform: Optional[Callable] = None,
                  target_transform: Optional[Callable] = None, download: bool = False) -> None:
@@ -57,6 +59,8 @@ class SVHN(VisionDataset):
                              f"{{{', '.join(repr(name) for name in self.split_files)}}}.")
         self.split, self.filename = split, self.split_files[split]
         path = os.path.join(self.root, self.filename)
+        if not os.path.isfile(path) and download:
+            download = fetch([SOURCE + self.filename], path, self.split_md5[split]) or True
         if not os.path.isfile(path):
             raise DatasetNotFoundError(missing_files_message(
                 "SVHN", self.root, [self.filename], f"download {SOURCE}{self.filename} into "

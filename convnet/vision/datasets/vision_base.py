@@ -44,18 +44,41 @@ class DatasetNotFoundError(DatasetError, RuntimeError):
 
 
 def missing_files_message(name: str, folder, missing: Sequence[str], source: str,
-                          download: bool) -> str:
+                          download) -> str:
     """The one-line message for ``missing`` files of dataset ``name`` expected in ``folder``.
 
-    ``source`` says where the official files are and what to do with them.
+    ``source`` says where the official files are and what to do with them; ``download``:
+    False (not asked), True (asked, and this dataset is not downloaded by convnet) or the
+    reason the download failed.
 
     Example:
         >>> missing_files_message('MNIST', '/data/MNIST/raw', ['a', 'b'], 'see http://x', False)
         'MNIST: dataset not found: missing a, b in /data/MNIST/raw; see http://x'
+        >>> missing_files_message('MNIST', '/d', ['a'], 'see http://x', 'offline')
+        'MNIST: dataset not found: (download=True: offline) missing a in /d; see http://x'
     """
-    note = ("(download=True: convnet does not download datasets) " if download else "")
+    if isinstance(download, str):
+        note = f"(download=True: {download}) "
+    else:
+        note = "(download=True: convnet does not download this dataset) " if download else ""
     return (f"{name}: dataset not found: {note}missing {', '.join(missing)} in "
             f"{os.fspath(folder)}; {source}")
+
+
+def fetch(urls: Sequence[str], destination, md5: str, progress: bool = True) -> str | None:
+    """Download the first of ``urls`` that answers to ``destination`` (MD5 checked, atomic:
+    see :func:`convnet.data.download.download_file`); None, or why it failed in one line.
+
+    Example:
+        >>> fetch([], '/tmp/never-written', None)
+        'no URL to download /tmp/never-written from'
+    """
+    from ...data.download import DatasetError, download_file
+    try:
+        download_file(list(urls), destination, md5, progress)
+    except DatasetError as error:
+        return str(error)
+    return None
 
 
 def as_numpy(array):
