@@ -351,6 +351,20 @@ def test_summary_of_a_model_name(capsys):
     assert "Input shape: 1x1x28x28" in out
 
 
+def test_summary_of_a_cifar_resnet_sees_colour_32x32(capsys):
+    code, out, err = run(capsys, "summary", "resnet20")
+    assert code == 0, err
+    assert "Input shape: 1x3x32x32" in out
+    # He et al.'s ResNet-20: 3x3 convolutions 16-32-64 (option A shortcuts: no parameters),
+    # batch norm after each, a 64 -> 10 linear head
+    widths = [16] * 7 + [32] * 6 + [64] * 6
+    inputs = [3] + widths[:-1]
+    convolutions = sum(9 * c_in * c_out for c_in, c_out in zip(inputs, widths))
+    total = convolutions + sum(2 * c for c in widths) + 64 * 10 + 10
+    assert f"Total params: {total:,}" in out
+    assert "81x81" in out  # the last 3x3 convolution's receptive field, through the additions
+
+
 def test_summary_of_an_architecture_string(capsys):
     code, out, err = run(capsys, "summary", "[4|3x3] relu fc3", "--input-shape", "1,8,8")
     assert code == 0, err

@@ -35,7 +35,8 @@ def add_parsers(commands) -> None:
     summary.add_argument("model", metavar="MODEL|ARCH",
                          help="a saved model file, a model name or an architecture string")
     summary.add_argument("--input-shape", default=None,
-                         help="C,H,W of one input (default: the model's, else 1,28,28)")
+                         help="C,H,W of one input (default: the model's; 3,32,32 for the CIFAR "
+                         "models by name, else 1,28,28)")
     summary.add_argument("--classes", type=int, default=10, help="classes for model names (10)")
     summary.set_defaults(run=run_summary)
 
@@ -110,7 +111,11 @@ def run_summary(args) -> int:
         except ValueError:
             raise ValueError(f"--input-shape: expected C,H,W such as 1,28,28, got "
                              f"{args.input_shape!r}") from None
-    input_shape = check_input_shape(list(input_shape or (1, 28, 28)), "--input-shape")
+    if input_shape is None:  # CIFAR's models by name see 32x32 colour images
+        from ..models import RESIDUAL_MODELS
+        cifar = args.model in RESIDUAL_MODELS or args.model == "uwnet-cifar"
+        input_shape = (3, 32, 32) if cifar else (1, 28, 28)
+    input_shape = check_input_shape(list(input_shape), "--input-shape")
     if model is None:
         model = build_model(args.model, input_shape, args.classes)
     print(summary(model, input_shape))
