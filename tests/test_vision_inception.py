@@ -18,7 +18,8 @@ import torch  # noqa: E402
 import convnet  # noqa: E402
 import convnet.vision.models as models  # noqa: E402
 
-SIZE = {"googlenet": 32, "inception_v3": 299}  # the auxiliary head needs 299x299
+SIZE = {"googlenet": 64, "inception_v3": 299}  # the auxiliary head needs 299x299;
+# GoogLeNet at 64x64: its last train-mode batch norms see 8 values per channel, not 2
 NO_DROPOUT = {"googlenet": {"dropout": 0.0, "dropout_aux": 0.0},
               "inception_v3": {"dropout": 0.0}}
 

@@ -9,7 +9,8 @@ written by ``torch.save(torchvision_model.state_dict(), path)`` loads.
 - :mod:`.mobilenetv2` (mobilenet_v2), :mod:`.mobilenetv3` (mobilenet_v3_small/large)
 - :mod:`.densenet` (densenet121/161/169/201), :mod:`.shufflenetv2` (x0_5, x1_0, x1_5, x2_0)
 - :mod:`.efficientnet` (efficientnet_b0/b1/b2/b3), :mod:`.mnasnet` (mnasnet0_5, 0_75, 1_0, 1_3)
-- :mod:`.googlenet` (googlenet), :mod:`.inception` (inception_v3)
+- :mod:`.inception_v1` (googlenet: a module name apart from the function's), :mod:`.inception`
+  (inception_v3)
 - :mod:`.regnet` (regnet_x_400mf ... regnet_x_8gf, regnet_y_400mf ... regnet_y_8gf)
 - :func:`list_models`, :func:`get_model`, :func:`get_model_builder` (:mod:`._registry`)
 
@@ -33,7 +34,7 @@ from .alexnet import AlexNet, alexnet
 from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
 from .efficientnet import (EfficientNet, efficientnet_b0, efficientnet_b1, efficientnet_b2,
                            efficientnet_b3)
-from .googlenet import GoogLeNet, googlenet
+from .inception_v1 import GoogLeNet, googlenet
 from .inception import Inception3, inception_v3
 from .mnasnet import MNASNet, mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3
 from .mobilenetv2 import MobileNetV2, mobilenet_v2

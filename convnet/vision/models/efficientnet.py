@@ -45,7 +45,7 @@ import convnet
 
 from ... import nn
 from ._registry import build, register_model
-from .mobilenetv2 import Conv2dNormActivation, _make_divisible
+from .mobilenetv2 import Conv2dNormActivation, _make_divisible, init_mobile_weights
 from .mobilenetv3 import SqueezeExcitation
 
 __all__ = ["EfficientNet", "MBConvConfig", "MBConv", "StochasticDepth", "stochastic_depth",
@@ -177,18 +177,9 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(last_out, num_classes))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                bound = 1.0 / math.sqrt(module.out_features)
-                nn.init.uniform_(module.weight, -bound, bound)
-                nn.init.zeros_(module.bias)
+        init_mobile_weights(self, lambda linear: nn.init.uniform_(
+            linear.weight, -1.0 / math.sqrt(linear.out_features),
+            1.0 / math.sqrt(linear.out_features)))
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

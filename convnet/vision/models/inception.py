@@ -1,7 +1,7 @@
 """Inception v3 (Szegedy et al. 2016) under torchvision's names:
 ``Mixed_6b.branch7x7_2.conv.weight``.
 
-A stem of five :class:`~convnet.vision.models.googlenet.BasicConv2d` layers and two max
+A stem of five :class:`~convnet.vision.models.inception_v1.BasicConv2d` layers and two max
 pools, then the Mixed modules, each concatenating parallel branches along the channels:
 three of type A (1x1; 1x1-5x5; 1x1-3x3-3x3; 3x3 average pool-1x1) at 35x35, B (a stride-2
 reduction), four of type C, where 7x7 convolutions are factored into 1x7 and 7x1 pairs, at
@@ -9,7 +9,7 @@ reduction), four of type C, where 7x7 convolutions are factored into 1x7 and 7x1
 convolutions, at 8x8; global average pooling, dropout, linear. The auxiliary classifier
 reads Mixed_6e in training mode (``InceptionOutputs(logits, aux_logits)``). Inputs must be
 at least 75x75 (299x299 for the published weights). ``transform_input`` and ``weights=``
-behave as for :mod:`~convnet.vision.models.googlenet`.
+behave as for :mod:`~convnet.vision.models.inception_v1`.
 
 Example:
     >>> import numpy as np
@@ -28,7 +28,7 @@ import convnet
 from ... import nn
 from ...nn import functional as F
 from ._registry import register_model
-from .googlenet import (BasicConv2d, default_init_weights, init_truncated_normal,
+from .inception_v1 import (BasicConv2d, default_init_weights, init_truncated_normal,
                         load_like_torchvision, transform_imagenet_input)
 
 __all__ = ["Inception3", "InceptionOutputs", "InceptionA", "InceptionB", "InceptionC",

@@ -44,6 +44,22 @@ def _make_divisible(value: float, divisor: int, min_value: int | None = None) ->
         rounded += divisor
     return rounded
 
+def init_mobile_weights(model: nn.Module, init_linear) -> None:
+    """torchvision's initialisation of its mobile networks: convolutions He-normal (fan out)
+    with zero bias, batch / group norm scale 1 and shift 0, ``init_linear(layer)`` on each
+    Linear layer's weight (its bias zero)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init_linear(module)
+            nn.init.zeros_(module.bias)
+
 
 class Conv2dNormActivation(nn.Sequential):
     """Convolution, normalisation, activation as one Sequential (``0``, ``1``, ``2``), as
@@ -142,17 +158,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout),
                                         nn.Linear(self.last_channel, num_classes))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, 0, 0.01)
-                nn.init.zeros_(module.bias)
+        init_mobile_weights(self, lambda linear: nn.init.normal_(linear.weight, 0, 0.01))
 
     def forward(self, x):
         x = F.adaptive_avg_pool2d(self.features(x), (1, 1))

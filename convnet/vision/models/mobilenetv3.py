@@ -37,7 +37,7 @@ import convnet
 
 from ... import nn
 from ._registry import build, register_model
-from .mobilenetv2 import Conv2dNormActivation, _make_divisible
+from .mobilenetv2 import Conv2dNormActivation, _make_divisible, init_mobile_weights
 
 __all__ = ["MobileNetV3", "InvertedResidualConfig", "InvertedResidual", "SqueezeExcitation",
            "mobilenet_v3_large", "mobilenet_v3_small"]
@@ -146,17 +146,7 @@ class MobileNetV3(nn.Module):
         self.classifier = nn.Sequential(
             nn.Linear(last_out, last_channel), nn.Hardswish(inplace=True),
             nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, 0, 0.01)
-                nn.init.zeros_(module.bias)
+        init_mobile_weights(self, lambda linear: nn.init.normal_(linear.weight, 0, 0.01))
 
     def forward(self, x):
         x = self.avgpool(self.features(x))
