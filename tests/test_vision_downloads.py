@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import tarfile
+import zipfile
 
 import numpy as np
 import pytest
@@ -136,3 +137,33 @@ def test_svhn_download(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(ours[0][0]),
                                   np.asarray(tv.datasets.SVHN(str(tmp_path / "root"),
                                                               split="test")[0][0]))
+
+
+def test_emnist_download_takes_the_split_files_out_of_the_archive(tmp_path, monkeypatch):
+    rng = np.random.default_rng(4)
+    buffer = io.BytesIO()
+    written = {}
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for part in ("train", "test"):
+            images = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)
+            labels = rng.integers(0, 10, 4, dtype=np.uint8)
+            for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+                name = f"emnist-digits-{part}-{kind}-ubyte"
+                written[name] = idx_bytes(array)
+                zipped.writestr(f"gzip/{name}.gz", gzip_bytes(written[name]))
+        zipped.writestr("../escaped.txt", "owned")
+        zipped.writestr("gzip/readme.txt", "not a split file")
+    archive = buffer.getvalue()
+    with Mirror({"gzip.zip": archive}) as mirror:
+        monkeypatch.setattr(datasets.EMNIST, "url", mirror.url + "gzip.zip")
+        monkeypatch.setattr(datasets.EMNIST, "md5", md5(archive))
+        ours = datasets.EMNIST(str(tmp_path), split="digits", train=False, download=True)
+        datasets.EMNIST(str(tmp_path), split="digits", train=True, download=True)
+        assert mirror.asked == ["gzip.zip"]
+    raw = tmp_path / "EMNIST" / "raw"
+    assert sorted(os.listdir(raw)) == sorted(f"{name}.gz" for name in written)
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not (tmp_path / "EMNIST" / "escaped.txt").exists()
+    for name, content in written.items():  # torchvision reads the uncompressed files
+        (raw / name).write_bytes(content)
+    same_samples(ours, tv.datasets.EMNIST(str(tmp_path), split="digits", train=False))

@@ -14,7 +14,7 @@ torchvision's files after ``import convnet.vision as torchvision``.
 ==================================  ==========================================================
 
 ``download=True`` with the files present does nothing; with files missing, MNIST,
-FashionMNIST, KMNIST, CIFAR10, CIFAR100 and SVHN fetch them from the official sources
+FashionMNIST, KMNIST, EMNIST, CIFAR10, CIFAR100 and SVHN fetch them from the official sources
 through pooch (MD5 checked, nothing half-written left behind); files still missing are a
 one-line :class:`DatasetNotFoundError` (a RuntimeError, as torchvision's, and a
 :class:`~convnet.data.DatasetError`) saying which files to put where and the official source.

@@ -8,8 +8,8 @@ torchvision's older ``root/<ClassName>/processed/{training,test}.pt`` files are 
 torchvision does, in preference to ``raw/``), without torch, by
 :func:`convnet.io.torch_file.load_torch_file`. With ``download=True`` missing MNIST,
 FashionMNIST and KMNIST files are fetched (through pooch, MD5 checked) from the official
-mirrors into ``raw/`` (EMNIST's 560 MB archive is not fetched); files that are absent and
-not fetched are a one-line :class:`DatasetNotFoundError` naming them, the folder, the
+mirrors into ``raw/``, EMNIST's from NIST's archive; files that are absent and not fetched
+are a one-line :class:`DatasetNotFoundError` naming them, the folder, the
 official source and why the download failed.
 
 A sample is ``(PIL 'L' image, int target)``; ``.data`` is a uint8 Tensor ``(N, H, W)``,
@@ -321,3 +321,41 @@ class EMNIST(MNIST):
     def _source(self) -> str:
         return (f"get {self.url}, whose gzip/ folder holds the emnist-<split>-*-ubyte.gz files, "
                 f"and put them there (gzipped or not)")
+
+    def download(self) -> None:
+        """Fetch NIST's ``gzip.zip`` (MD5 checked, 560 MB) into :attr:`raw_folder` and take
+        every split's ``.gz`` files out of its ``gzip/`` folder (those names only); nothing
+        when this split's files are there.
+
+        Example:
+            >>> import tempfile
+            >>> dataset = EMNIST.__new__(EMNIST)
+            >>> dataset.root, dataset.split, dataset.train = tempfile.mkdtemp(), 'digits', True
+            >>> dataset.url = 'http://127.0.0.1:9/gzip.zip'    # a port that refuses
+            >>> dataset.download()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            convnet.vision.datasets.vision_base.DatasetNotFoundError: EMNIST: dataset not found: (download=True: could not download gzip.zip (...)) missing emnist-digits-train-images-idx3-ubyte(.gz), ...
+        """
+        import zipfile
+        missing = self._missing_files()
+        if not missing:
+            return
+        archive = os.path.join(self.raw_folder, "gzip.zip")
+        reason = fetch([self.url], archive, self.md5)
+        if reason is not None:
+            raise DatasetNotFoundError(missing_files_message(
+                "EMNIST", self.raw_folder, [f"{stem}(.gz)" for stem in missing],
+                self._source(), reason))
+        from ...io.atomic import atomic_write
+        try:
+            with zipfile.ZipFile(archive) as zipped:
+                for member in zipped.namelist():
+                    name = member.rsplit("/", 1)[-1]
+                    if (member == f"gzip/{name}" and name.startswith("emnist-")
+                            and name.endswith("-ubyte.gz")):
+                        with atomic_write(os.path.join(self.raw_folder, name), "wb") as out:
+                            out.write(zipped.read(member))
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise DatasetError(f"{archive}: cannot extract the EMNIST files ({error})") from None
+        os.remove(archive)
