@@ -52,6 +52,9 @@ MODELS = {
 # classifiers that are not a chain of layers: a name -> (convnet.nn class, its arguments)
 RESIDUAL_MODELS = {f"resnet{depth}": ("CifarResNet", {"depth": depth})
                    for depth in (20, 32, 44, 56, 110)}
+# ResNet-18 for 32x32 images: torchvision's stages and projection shortcuts on a 3x3 stem
+RESIDUAL_MODELS["resnet18-cifar"] = ("CifarResNet", {"depth": 18, "blocks": (2, 2, 2, 2),
+                                                     "width": 64, "shortcut": "B"})
 
 # per-pixel classifiers (seed 002's structured outputs): a name, then options as key=value,
 # e.g. "unet depth=4 width=32 bn=0"; built by build_segmentation_model
@@ -68,8 +71,10 @@ _OPTION_NAMES = {"bn": "batch_norm", "t": "steps"}
 def describe_models() -> str:
     """One line per named model with its architecture string."""
     lines = [f"{name:<12} {arch.format(classes='<classes>')}" for name, arch in MODELS.items()]
-    lines += [f"{name:<12} He et al. 2016's CIFAR ResNet, {args['depth']} layers"
-              for name, (_, args) in RESIDUAL_MODELS.items()]
+    for name, (_, args) in RESIDUAL_MODELS.items():
+        kind = ("ResNet-18 for 32x32 images (3x3 stem, projection shortcuts)" if "blocks" in args
+                else "He et al. 2016's CIFAR ResNet")
+        lines.append(f"{name:<12} {kind}, {args['depth']} layers")
     return "\n".join(lines)
 
 

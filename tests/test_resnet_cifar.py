@@ -103,3 +103,60 @@ def test_the_command_trains_saves_and_evaluates_a_resnet(tmp_path, capsys, monke
     assert main(["evaluate", str(path)]) == 0
     model = convnet.load(str(path))
     assert isinstance(model, nn.CifarResNet) and model.depth == 20
+
+
+def torchvision_resnet18_for_32x32():
+    """torchvision's resnet18 with the usual CIFAR changes made in torch: a 3x3 stride-1
+    stem and no max pooling, 10 classes."""
+    from torchvision_oracle import import_torchvision
+    torchvision = import_torchvision()
+    model = torchvision.models.resnet18(num_classes=10)
+    model.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    model.maxpool = torch.nn.Identity()
+    return model
+
+
+def test_resnet18_cifar_is_torchvisions_resnet18_with_a_cifar_stem():
+    """Same keys, order and shapes as torchvision's adapted resnet18; with its weights, the
+    same outputs, input and parameter gradients and batch statistics in training (float64)."""
+    torch.manual_seed(0)
+    theirs = torchvision_resnet18_for_32x32().double().train()
+    ours = build_model("resnet18-cifar", (3, 32, 32), 10, rng=0).double().train()
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32))
+    expected_in = torch.tensor(x, requires_grad=True)
+    actual_in = convnet.tensor(x, requires_grad=True)
+    expected, actual = theirs(expected_in), ours(actual_in)
+    np.testing.assert_allclose(actual.data, expected.detach().numpy(), rtol=1e-9, atol=1e-10)
+    upstream = np.random.default_rng(3).standard_normal(expected.shape)
+    (expected * torch.tensor(upstream)).sum().backward()
+    (actual * convnet.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(actual_in.grad, expected_in.grad.numpy(), rtol=1e-8, atol=1e-10)
+    grads = dict(ours.named_parameters())
+    for key, parameter in theirs.named_parameters():
+        np.testing.assert_allclose(grads[key].grad, parameter.grad.numpy(), rtol=1e-7,
+                                   atol=1e-9, err_msg=key)
+    for key, buffer in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key], buffer.numpy(), rtol=1e-9, err_msg=key)
+
+
+def test_resnet18_cifar_trains_from_the_command_and_its_file_rebuilds(tmp_path, capsys,
+                                                                       monkeypatch):
+    from convnet.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "digits", "--model", "resnet18-cifar", "--epochs", "1",
+                 "--limit", "100", "--name", "r18", "--no-progress", "--no-plots"]) == 0
+    assert "model: resnet18-cifar  (11,172,810 parameters)" in capsys.readouterr().out
+    model = convnet.load(str(tmp_path / "runs" / "r18" / "model.safetensors"))
+    assert isinstance(model, nn.CifarResNet) and model.layer4[0].downsample is not None
+    assert main(["summary", "resnet18-cifar"]) == 0
+    assert "Input shape: 1x3x32x32" in capsys.readouterr().out
+
+
+def test_bad_blocks_and_shortcuts_are_refused():
+    with pytest.raises(ValueError, match="depth = 2 \\* sum"):
+        nn.CifarResNet(20, blocks=(2, 2, 2, 2))
+    with pytest.raises(ValueError, match="shortcut"):
+        nn.BasicBlock(4, 8, shortcut="C")

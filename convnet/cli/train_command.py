@@ -41,8 +41,8 @@ def add_parser(commands) -> None:
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--model", help="a model name: digits-cnn, lenet, lenet-1998, fashion-cnn, "
                                        "uwnet-cifar, mlp, resnet20/32/44/56/110 (CIFAR "
-                                       "ResNets); per pixel: unet, unet-transpose, fcn, "
-                                       "refine (default: the dataset's)")
+                                       "ResNets), resnet18-cifar; per pixel: unet, "
+                                       "unet-transpose, fcn, refine (default: the dataset's)")
     model.add_argument("--refine", type=int, metavar="T",
                        help="segmentation: the recurrent refinement model, T labellings by "
                             "one shared stage")

@@ -66,23 +66,37 @@ class Residual(Module):
 
 
 class BasicBlock(Module):
-    """Two 3x3 convolutions with batch norm and an option-A shortcut (see the module doc).
+    """Two 3x3 convolutions with batch norm and a shortcut (see the module doc): option A
+    (``shortcut='A'``, no parameters) or, where the block strides or widens, option B
+    (``'B'``: a 1x1 convolution and batch norm named ``downsample``, as torchvision's).
 
     Example:
         >>> import convnet, convnet.nn as nn
         >>> nn.BasicBlock(16, 32, stride=2)(convnet.zeros(1, 16, 8, 8)).shape
         (1, 32, 4, 4)
+        >>> nn.BasicBlock(16, 32, stride=2, shortcut='B').downsample[0].weight.shape
+        (32, 16, 1, 1)
     """
 
-    def __init__(self, in_channels: int, channels: int, stride: int = 1, rng=None):
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, rng=None,
+                 shortcut: str = "A"):
         super().__init__()
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"shortcut: expected 'A' (subsample and zero-pad) or 'B' (1x1 "
+                             f"projection), got {shortcut!r}")
         self.conv1 = Conv2d(in_channels, channels, 3, stride, 1, bias=False, rng=rng)
         self.bn1 = BatchNorm2d(channels)
         self.conv2 = Conv2d(channels, channels, 3, 1, 1, bias=False, rng=rng)
         self.bn2 = BatchNorm2d(channels)
         self.stride, self.extra_channels = stride, channels - in_channels
+        self.downsample = None
+        if shortcut == "B" and (stride != 1 or channels != in_channels):
+            self.downsample = Sequential(Conv2d(in_channels, channels, 1, stride, bias=False,
+                                                rng=rng), BatchNorm2d(channels))
 
     def shortcut(self, x):
+        if self.downsample is not None:
+            return self.downsample(x)
         return option_a_shortcut(x, self.stride, self.extra_channels)
 
     def forward(self, x):
@@ -92,40 +106,52 @@ class BasicBlock(Module):
 
 
 class CifarResNet(Module):
-    """The CIFAR ResNet of ``depth = 6n + 2`` layers (20, 32, 44, 56, 110, ...).
+    """The CIFAR ResNet of ``depth = 6n + 2`` layers (20, 32, 44, 56, 110, ...), or, with
+    ``blocks``, any number of stages of basic blocks on a 3x3 stem (ResNet-18 for 32x32
+    images: ``blocks=(2, 2, 2, 2)``, ``width=64``, ``shortcut='B'``).
 
     Args:
-        depth: 6n + 2 with n >= 1.
+        depth: 6n + 2 with n >= 1; with ``blocks``, ``2 * sum(blocks) + 2``.
         num_classes: outputs of the last layer.
         in_channels: 3 for colour images.
-        width: filters of the first stage (16 in the paper; stages use 1x, 2x, 4x).
+        width: filters of the first stage (16 in the paper; each stage doubles it).
         rng: Generator or seed for the initial weights (He initialisation of the
             convolutions, as the paper).
+        blocks: blocks per stage (default: three stages of ``(depth - 2) / 6``); every stage
+            after the first starts with stride 2.
+        shortcut: 'A' (the paper's CIFAR networks) or 'B' (1x1 projections, torchvision's).
 
-    Shape: (N, in_channels, H, W) -> (N, num_classes); H and W divisible by 4 keep the
-    three stages' sizes exact (32 -> 32, 16, 8).
+    Shape: (N, in_channels, H, W) -> (N, num_classes); H and W divisible by 2^(stages - 1)
+    keep the stages' sizes exact (32 -> 32, 16, 8).
     """
 
     def __init__(self, depth: int = 20, num_classes: int = 10, in_channels: int = 3,
-                 width: int = 16, rng=None):
+                 width: int = 16, rng=None, blocks=None, shortcut: str = "A"):
         super().__init__()
-        if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-            raise ValueError(f"depth: expected 6n + 2 with n >= 1 (20, 32, 44, 56, 110), "
-                             f"got {depth!r}")
-        blocks = (depth - 2) // 6
+        if blocks is None:
+            if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+                raise ValueError(f"depth: expected 6n + 2 with n >= 1 (20, 32, 44, 56, 110), "
+                                 f"got {depth!r}")
+            blocks = ((depth - 2) // 6,) * 3
+        blocks = tuple(blocks)
+        if not blocks or not all(isinstance(n, int) and n >= 1 for n in blocks) or \
+                depth != 2 * sum(blocks) + 2:
+            raise ValueError(f"blocks: expected stages of >= 1 blocks with depth = 2 * "
+                             f"sum(blocks) + 2, got blocks={blocks!r}, depth={depth!r}")
         rng = resolve_rng(rng)            # one stream for every layer, drawn in turn
         self.depth, self.width = depth, width
         self.conv1 = Conv2d(in_channels, width, 3, 1, 1, bias=False, rng=rng)
         self.bn1 = BatchNorm2d(width)
         channels = width
-        for stage, (stage_width, stride) in enumerate(((width, 1), (2 * width, 2),
-                                                       (4 * width, 2)), start=1):
+        for stage, count in enumerate(blocks, start=1):
+            stage_width, stride = width * 2 ** (stage - 1), 1 if stage == 1 else 2
             layers = []
-            for index in range(blocks):
+            for index in range(count):
                 layers.append(BasicBlock(channels, stage_width, stride if index == 0 else 1,
-                                         rng=rng))
+                                         rng=rng, shortcut=shortcut))
                 channels = stage_width
             setattr(self, f"layer{stage}", Sequential(*layers))
+        self.stages = len(blocks)
         self.avgpool = AdaptiveAvgPool2d(1)
         self.fc = Linear(channels, num_classes, rng=rng)
         for module in self.modules():
@@ -134,7 +160,8 @@ class CifarResNet(Module):
 
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
+        for stage in range(1, self.stages + 1):
+            x = getattr(self, f"layer{stage}")(x)
         return self.fc(self.avgpool(x).flatten(1))
 
     def extra_repr(self) -> str:
