@@ -25,6 +25,7 @@ from ..random import resolve_rng
 from . import init
 from .container import Sequential
 from .conv import Conv2d
+from .activation import ReLU
 from .linear import Linear
 from .module import Module
 from .pool import AdaptiveAvgPool2d
@@ -88,6 +89,9 @@ class BasicBlock(Module):
         self.bn1 = BatchNorm2d(channels)
         self.conv2 = Conv2d(channels, channels, 3, 1, 1, bias=False, rng=rng)
         self.bn2 = BatchNorm2d(channels)
+        # ReLU layers (no parameters) rather than F.relu, so that the summary and the explorer
+        # show the block's output: sum_relu is relu(branch + shortcut)
+        self.relu, self.sum_relu = ReLU(), ReLU()
         self.stride, self.extra_channels = stride, channels - in_channels
         self.downsample = None
         if shortcut == "B" and (stride != 1 or channels != in_channels):
@@ -100,9 +104,9 @@ class BasicBlock(Module):
         return option_a_shortcut(x, self.stride, self.extra_channels)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+        return self.sum_relu(out + self.shortcut(x))
 
 
 class CifarResNet(Module):
