@@ -71,8 +71,14 @@ def test_resnet20_matches_a_torch_twin(training):
     ours = build_model("resnet20", (3, 32, 32), 10, rng=0).double().train(training)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict(theirs.state_dict())
-    x = np.random.default_rng(0).standard_normal((4, 3, 16, 16))
-    expected_in, actual_in = torch.tensor(x, requires_grad=True), convnet.tensor(x, requires_grad=True)
+    assert_same_training_step(theirs, ours, np.random.default_rng(0).standard_normal(
+        (4, 3, 16, 16)))
+
+
+def assert_same_training_step(theirs, ours, x, grad_atol=1e-10):
+    """Same outputs, input and parameter gradients and buffers (float64) for ``x``."""
+    expected_in = torch.tensor(x, requires_grad=True)
+    actual_in = convnet.tensor(x, requires_grad=True)
     expected, actual = theirs(expected_in), ours(actual_in)
     np.testing.assert_allclose(actual.data, expected.detach().numpy(), rtol=1e-9, atol=1e-10)
     upstream = np.random.default_rng(1).standard_normal(expected.shape)
@@ -82,9 +88,9 @@ def test_resnet20_matches_a_torch_twin(training):
     grads = dict(ours.named_parameters())
     for key, parameter in theirs.named_parameters():
         np.testing.assert_allclose(grads[key].grad, parameter.grad.numpy(), rtol=1e-7,
-                                   atol=1e-10, err_msg=key)
+                                   atol=grad_atol, err_msg=key)
     for key, buffer in theirs.state_dict().items():
-        np.testing.assert_allclose(ours.state_dict()[key], buffer.numpy(), rtol=1e-9)
+        np.testing.assert_allclose(ours.state_dict()[key], buffer.numpy(), rtol=1e-9, err_msg=key)
 
 
 def test_bad_depth_is_refused():
@@ -125,21 +131,8 @@ def test_resnet18_cifar_is_torchvisions_resnet18_with_a_cifar_stem():
     assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
         [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32))
-    expected_in = torch.tensor(x, requires_grad=True)
-    actual_in = convnet.tensor(x, requires_grad=True)
-    expected, actual = theirs(expected_in), ours(actual_in)
-    np.testing.assert_allclose(actual.data, expected.detach().numpy(), rtol=1e-9, atol=1e-10)
-    upstream = np.random.default_rng(3).standard_normal(expected.shape)
-    (expected * torch.tensor(upstream)).sum().backward()
-    (actual * convnet.tensor(upstream)).sum().backward()
-    np.testing.assert_allclose(actual_in.grad, expected_in.grad.numpy(), rtol=1e-8, atol=1e-10)
-    grads = dict(ours.named_parameters())
-    for key, parameter in theirs.named_parameters():
-        np.testing.assert_allclose(grads[key].grad, parameter.grad.numpy(), rtol=1e-7,
-                                   atol=1e-9, err_msg=key)
-    for key, buffer in theirs.state_dict().items():
-        np.testing.assert_allclose(ours.state_dict()[key], buffer.numpy(), rtol=1e-9, err_msg=key)
+    assert_same_training_step(theirs, ours, np.random.default_rng(2).standard_normal(
+        (2, 3, 32, 32)), grad_atol=1e-9)
 
 
 def test_resnet18_cifar_trains_from_the_command_and_its_file_rebuilds(tmp_path, capsys,
