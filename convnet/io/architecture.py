@@ -123,6 +123,12 @@ class Encoder:
 
     def module(self, module, where: str) -> dict:
         from ..nn import ModuleList, Sequential
+        made = _vision_recipe(module)
+        if made is not None:  # a convnet.vision builder's model: the call that makes it
+            builder, arguments = made
+            return {"class": VISION_PREFIX + builder,
+                    "args": {key: self.value(value, f"{where}.{key}")
+                             for key, value in arguments.items()}}
         cls, name = type(module), type(module).__name__
         public = self.public.get(name)
         if public is not None and public is not cls:
@@ -212,6 +218,8 @@ class Decoder:
         name, args = data["class"], data["args"]
         if not isinstance(name, str) or not isinstance(args, dict):
             self.fail(where, "a module needs a class name and an object of arguments")
+        if name.startswith(VISION_PREFIX):
+            return self.vision_model(name[len(VISION_PREFIX):], args, where)
         cls = self.classes.get(name)
         if cls is None:
             self.fail(where, f"the file describes a {name!r} module, which is not a convnet.nn "
@@ -225,6 +233,31 @@ class Decoder:
             return cls(*positional, **keywords)
         except Exception as error:  # the constructor is user code: report, never crash deep inside
             self.fail(where, f"rebuilding {name} from the file's arguments failed: {error}")
+
+
+    def vision_model(self, builder: str, args: dict, where: str):
+        """A registered convnet.vision builder called with the recorded keyword arguments
+        (a name the registry does not hold is refused: nothing else is looked up)."""
+        from ..vision.models import _registry
+        if builder not in _registry.list_models():
+            self.fail(where, f"the file names the convnet.vision model {builder!r}, which this "
+                             f"version does not have")
+        values = {key: self.value(value, f"{where}.{key}") for key, value in args.items()}
+        try:
+            return _registry.get_model(builder, **values)
+        except Exception as error:
+            self.fail(where, f"rebuilding {builder} from the file's arguments failed: {error}")
+
+
+VISION_PREFIX = "convnet.vision.models."
+
+
+def _vision_recipe(module):
+    """The registered builder call that made ``module``, if convnet.vision made it unchanged."""
+    if getattr(module, "_vision_recipe", None) is None:
+        return None
+    from ..vision.models._registry import recipe
+    return recipe(module)
 
 
 def _call_arguments(cls, values: dict) -> tuple[list, dict]:

@@ -46,6 +46,16 @@ class Sequential(Module):
             return Sequential(*modules[index])
         return modules[index]
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the child at ``index`` (negative counts from the end), keeping its name,
+        as ``torch.nn.Sequential``: ``model.classifier[-1] = nn.Linear(1024, 3)``."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: can only assign a Module, got {type(module).__name__}")
+        names = list(self._modules)
+        if not -len(names) <= index < len(names):
+            raise IndexError(f"index {index} is out of range for a Sequential of {len(names)}")
+        self._modules[names[index]] = module
+
     def __len__(self) -> int:
         return len(self._modules)
 

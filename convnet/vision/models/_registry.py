@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Mapping
 
@@ -41,7 +42,7 @@ import numpy as np
 from ...nn.init import skip_init
 
 __all__ = ["register_model", "list_models", "get_model", "get_model_builder", "build",
-           "read_state_dict", "DOWNLOAD_URL"]
+           "read_state_dict", "recipe", "DOWNLOAD_URL"]
 
 DOWNLOAD_URL = "https://download.pytorch.org/models/{file}"
 
@@ -52,15 +53,46 @@ _WEIGHTS: dict = {}    # name -> (torchvision's enum name, {weight name: file na
 def register_model(name: str | None = None, *, enum: str, files: dict,
                    default: str = "IMAGENET1K_V1"):
     """Decorator: record ``builder`` as model ``name`` (default: the function's name), with
-    torchvision's weight enum name and published weight files."""
+    torchvision's weight enum name and published weight files. A model the builder makes
+    without ``weights`` remembers the call (:func:`recipe`), so :func:`convnet.save` can
+    write it as ``builder(**arguments)`` and :func:`convnet.load` rebuild it."""
     def record(builder):
         key = builder.__name__ if name is None else name
         if key in _BUILDERS:
             raise ValueError(f"register_model: a model named {key!r} is already registered")
-        _BUILDERS[key] = builder
+
+        @functools.wraps(builder)
+        def remembered(*, weights=None, progress: bool = True, **kwargs):
+            model = builder(weights=weights, progress=progress, **kwargs)
+            if weights is None and not kwargs.get("pretrained"):
+                object.__setattr__(model, "_vision_recipe", (key, dict(kwargs),
+                                                             _layout(model)))
+            return model
+
+        _BUILDERS[key] = remembered
         _WEIGHTS[key] = (enum, dict(files), default)
-        return builder
+        return remembered
     return record
+
+
+def _layout(model) -> tuple:
+    return tuple((key, np.shape(value)) for key, value in model.state_dict().items())
+
+
+def recipe(model):
+    """``(builder name, keyword arguments)`` when ``model`` is as a registered builder made it
+    without weights (the same state-dict keys and shapes: a replaced layer breaks the match),
+    else None.
+
+    Example:
+        >>> from convnet.vision.models import squeezenet1_1
+        >>> recipe(squeezenet1_1(num_classes=3))
+        ('squeezenet1_1', {'num_classes': 3})
+    """
+    remembered = getattr(model, "_vision_recipe", None)
+    if remembered is None or _layout(model) != remembered[2]:
+        return None
+    return remembered[0], dict(remembered[1])
 
 
 def list_models(module=None, include=None, exclude=None) -> list[str]:
