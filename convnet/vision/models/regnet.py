@@ -246,15 +246,14 @@ def _builder(name: str, summary: str):
     first, second = FILES[name]
     label = name.replace("regnet_", "").upper()
 
-    @register_model(name=name, enum=f"RegNet_{label}_Weights", default="IMAGENET1K_V2",
-                    files={"IMAGENET1K_V1": f"{name}-{first}.pth",
-                           "IMAGENET1K_V2": f"{name}-{second}.pth"})
     def builder(*, weights=None, progress: bool = True, **kwargs) -> RegNet:
         return _regnet(name, weights, progress, kwargs)
 
-    builder.__name__ = builder.__qualname__ = name
+    builder.__name__ = builder.__qualname__ = name  # named before the registry wraps it
     builder.__doc__ = f"{summary}; the design in this module's table."
-    return builder
+    return register_model(name=name, enum=f"RegNet_{label}_Weights", default="IMAGENET1K_V2",
+                          files={"IMAGENET1K_V1": f"{name}-{first}.pth",
+                                 "IMAGENET1K_V2": f"{name}-{second}.pth"})(builder)
 
 
 regnet_x_400mf = _builder("regnet_x_400mf", "RegNetX-400MF; 5.5 M parameters")
