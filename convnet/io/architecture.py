@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import importlib
 import inspect
 import math
 
@@ -237,14 +238,15 @@ class Decoder:
 
     def vision_model(self, builder: str, args: dict, where: str):
         """A registered convnet.vision builder called with the recorded keyword arguments
-        (a name the registry does not hold is refused: nothing else is looked up)."""
-        from ..vision.models import _registry
-        if builder not in _registry.list_models():
+        (a name the registry does not hold is refused: nothing else is looked up). The
+        registry is imported by name here: convnet.io does not depend on convnet.vision."""
+        registry = importlib.import_module("convnet.vision.models._registry")
+        if builder not in registry.list_models():
             self.fail(where, f"the file names the convnet.vision model {builder!r}, which this "
                              f"version does not have")
         values = {key: self.value(value, f"{where}.{key}") for key, value in args.items()}
         try:
-            return _registry.get_model(builder, **values)
+            return registry.get_model(builder, **values)
         except Exception as error:
             self.fail(where, f"rebuilding {builder} from the file's arguments failed: {error}")
 
@@ -252,12 +254,24 @@ class Decoder:
 VISION_PREFIX = "convnet.vision.models."
 
 
+def state_layout(module) -> tuple:
+    """``((key, shape), ...)`` of ``module.state_dict()``: what a rebuilt model must match.
+
+    Example:
+        >>> import convnet.nn as nn
+        >>> state_layout(nn.Linear(3, 2))
+        (('weight', (2, 3)), ('bias', (2,)))
+    """
+    return tuple((key, np.shape(value)) for key, value in module.state_dict().items())
+
+
 def _vision_recipe(module):
-    """The registered builder call that made ``module``, if convnet.vision made it unchanged."""
-    if getattr(module, "_vision_recipe", None) is None:
+    """``(builder name, keyword arguments)`` recorded on ``module`` by convnet.vision's
+    registry, if the module's state-dict layout is still the one the builder made."""
+    made = getattr(module, "_vision_recipe", None)
+    if made is None or state_layout(module) != made[2]:
         return None
-    from ..vision.models._registry import recipe
-    return recipe(module)
+    return made[0], dict(made[1])
 
 
 def _call_arguments(cls, values: dict) -> tuple[list, dict]:

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ...io.architecture import state_layout
 from ...nn.init import skip_init
 
 __all__ = ["register_model", "list_models", "get_model", "get_model_builder", "build",
@@ -66,17 +67,13 @@ def register_model(name: str | None = None, *, enum: str, files: dict,
             model = builder(weights=weights, progress=progress, **kwargs)
             if weights is None and not kwargs.get("pretrained"):
                 object.__setattr__(model, "_vision_recipe", (key, dict(kwargs),
-                                                             _layout(model)))
+                                                             state_layout(model)))
             return model
 
         _BUILDERS[key] = remembered
         _WEIGHTS[key] = (enum, dict(files), default)
         return remembered
     return record
-
-
-def _layout(model) -> tuple:
-    return tuple((key, np.shape(value)) for key, value in model.state_dict().items())
 
 
 def recipe(model):
@@ -89,10 +86,8 @@ def recipe(model):
         >>> recipe(squeezenet1_1(num_classes=3))
         ('squeezenet1_1', {'num_classes': 3})
     """
-    remembered = getattr(model, "_vision_recipe", None)
-    if remembered is None or _layout(model) != remembered[2]:
-        return None
-    return remembered[0], dict(remembered[1])
+    from ...io.architecture import _vision_recipe
+    return _vision_recipe(model)
 
 
 def list_models(module=None, include=None, exclude=None) -> list[str]:
