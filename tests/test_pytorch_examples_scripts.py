@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from test_torch_examples import RUNNER, last_number, mnist_root  # noqa: F401  (a fixture)
+from test_torch_examples import last_number, mnist_root, run_ported  # noqa: F401 (mnist_root: a fixture)
 from torchvision_oracle import import_torchvision
 
 torchvision = import_torchvision()
@@ -36,23 +34,8 @@ def example_script(path: str) -> Path:
 
 
 def run_both(path: str, workspace: Path, *args: str) -> dict:
-    """Run the example on torch and ported on convnet, each in workspace/run_WHO (which has
-    ``results/`` and sees the data as ``../data``); returns each run's stdout."""
-    script = example_script(path)
-    ported = workspace / (script.parent.name + "_convnet.py")
-    port = subprocess.run([sys.executable, "-m", "convnet", "port", str(script), "-o",
-                           str(ported)], capture_output=True, text=True, timeout=60)
-    assert port.returncode == 0, port.stderr
-    outputs = {}
-    for who, command in (("torch", [sys.executable, str(RUNNER), str(script)]),
-                         ("convnet", [sys.executable, str(ported)])):
-        folder = workspace / f"run_{who}"
-        (folder / "results").mkdir(parents=True)
-        done = subprocess.run(command + list(args), capture_output=True, text=True,
-                              timeout=900, cwd=folder)
-        assert done.returncode == 0, f"{who}: {done.stderr[-3000:]}"
-        outputs[who] = done.stdout
-    return outputs
+    """The public example at ``path`` through :func:`run_ported` (the data is ``../data``)."""
+    return run_ported(example_script(path), workspace, *args, timeout=900)
 
 
 @pytest.fixture

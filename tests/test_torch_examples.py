@@ -58,12 +58,11 @@ def mnist_root(tmp_path_factory) -> Path:
     return root
 
 
-def run_both(name: str, tmp_path: Path, *args: str) -> dict:
-    """Run tests/torch_scripts/NAME.py on torch and, ported by ``convnet port``, on convnet.
-
-    Returns {'torch': stdout, 'convnet': stdout}; each run's files land in tmp_path/run_WHO."""
-    script = SCRIPTS / f"{name}.py"
-    ported = tmp_path / f"{name}_convnet.py"
+def run_ported(script: Path, workspace: Path, *args: str, timeout: int = 300) -> dict:
+    """Run ``script`` on torch and, ported by ``convnet port`` (which must change its torch
+    imports and nothing else), on convnet, each in workspace/run_WHO (with a ``results/``
+    folder, as pytorch/examples' vae expects). Returns {'torch': stdout, 'convnet': stdout}."""
+    ported = workspace / f"{script.stem}_convnet.py"
     port = subprocess.run([sys.executable, "-m", "convnet", "port", str(script), "-o",
                            str(ported)], capture_output=True, text=True, timeout=60)
     assert port.returncode == 0, port.stderr
@@ -73,13 +72,18 @@ def run_both(name: str, tmp_path: Path, *args: str) -> dict:
     outputs = {}
     for who, command in (("torch", [sys.executable, str(RUNNER), str(script)]),
                          ("convnet", [sys.executable, str(ported)])):
-        folder = tmp_path / f"run_{who}"
-        folder.mkdir()
+        folder = workspace / f"run_{who}"
+        (folder / "results").mkdir(parents=True)
         done = subprocess.run(command + list(args), capture_output=True, text=True,
-                              timeout=300, cwd=folder)
+                              timeout=timeout, cwd=folder)
         assert done.returncode == 0, f"{who}: {done.stderr[-3000:]}"
         outputs[who] = done.stdout
     return outputs
+
+
+def run_both(name: str, tmp_path: Path, *args: str) -> dict:
+    """:func:`run_ported` of tests/torch_scripts/NAME.py."""
+    return run_ported(SCRIPTS / f"{name}.py", tmp_path, *args)
 
 
 def last_number(text: str, label: str) -> float:

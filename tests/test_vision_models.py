@@ -97,7 +97,7 @@ def image(name, batch=2, dtype=np.float32, seed=1, train_mode=False):
     2 (normalising 2 nearly equal values amplifies rounding from block to block, enough for a
     change of summation order to move float64 gradients by 1e-7)."""
     size = {"alexnet": 64, "inception_v3": 75}.get(name, 32)
-    if train_mode and name != "vgg11_bn" or name.startswith("regnet"):
+    if (train_mode and name != "vgg11_bn") or name.startswith("regnet"):
         size = max(size, 64)
     return np.random.default_rng(seed).standard_normal((batch, 3, size, size)).astype(dtype)
 

@@ -145,7 +145,6 @@ def download_file(urls: Sequence[str], destination, md5: str | None, progress: b
     except ImportError as error:
         raise DatasetError(f"downloading {destination.name} needs pooch ({error}): pip "
                            "install pooch, or put the file there by hand") from None
-    destination.parent.mkdir(parents=True, exist_ok=True)
     pooch.get_logger().setLevel("WARNING")  # the progress bar says what is happening
     failure = ""
     for url in urls:
@@ -158,7 +157,6 @@ def download_file(urls: Sequence[str], destination, md5: str | None, progress: b
                        f"({str(error).splitlines()[0]}); the download was discarded")
         except (requests.exceptions.RequestException, OSError) as error:
             failure = f"{url}: {_reason(error)}"
-        _remove_partial(destination, md5)
     raise DatasetError(f"could not download {destination.name} ({failure})")
 
 
@@ -167,13 +165,6 @@ def _reason(error: Exception) -> str:
     while error.__context__ is not None and str(error.__context__):
         error = error.__context__
     return " ".join(str(error).split()) or type(error).__name__
-
-
-def _remove_partial(destination: Path, md5: str | None) -> None:
-    """A file pooch left at ``destination`` that is not the published one (pooch keeps a
-    checksum-less download) is removed, so a failed download never reaches the cache."""
-    if destination.is_file() and md5 is not None and md5_hex(destination.read_bytes()) != md5:
-        destination.unlink()
 
 
 def missing_message(name: str, missing: str, data_dir, urls: Sequence[str], hint: str = "",

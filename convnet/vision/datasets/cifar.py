@@ -408,11 +408,11 @@ class CIFAR10(VisionDataset):
         wanted = {f"{self.base_folder}/{name}" for name, _ in
                   self.train_list + self.test_list} | {f"{self.base_folder}/"
                                                        f"{self.meta['filename']}"}
+        os.makedirs(os.path.join(self.root, self.base_folder), exist_ok=True)
         try:
             with tarfile.open(archive, "r:gz") as tar:
                 for member in tar.getmembers():
                     if member.name in wanted and member.isfile():
-                        os.makedirs(os.path.join(self.root, self.base_folder), exist_ok=True)
                         with atomic_write(os.path.join(self.root, member.name), "wb") as out:
                             out.write(tar.extractfile(member).read())
         except (tarfile.TarError, OSError, EOFError) as error:

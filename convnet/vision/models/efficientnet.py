@@ -72,7 +72,7 @@ def stochastic_depth(input, p: float, mode: str, training: bool = True):
         return input
     survival = 1.0 - p
     size = [input.shape[0]] + [1] * (input.ndim - 1) if mode == "row" else [1] * input.ndim
-    dtype = getattr(input, "dtype", np.float32)
+    dtype = np.dtype(getattr(input, "dtype", np.float32))
     keep = (convnet.rand(*size).numpy() < survival).astype(dtype)
     if survival > 0.0:
         keep /= dtype.type(survival)
