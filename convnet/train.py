@@ -127,6 +127,9 @@ class Trainer:
             a stop (:class:`TrainingDiverged`) that keeps the last good checkpoint.
         ignore_index: the unlabelled value of segmentation masks (255); labels of shape (N,)
             are classes and have none.
+        label_smoothing: the default loss's targets give this fraction of their mass evenly
+            to all classes (torch's ``CrossEntropyLoss(label_smoothing=...)``); accuracy and
+            the evaluation loss count the plain labels.
 
     Labels of shape (N, H, W) make it a segmentation run: accuracies count pixels and the
     evaluation adds mean IoU (``val_mean_iou`` in the history).
@@ -138,7 +141,8 @@ class Trainer:
                  loss_fn=None, run_dir: str | None = None, patience: int | None = None,
                  progress: bool = True, num_classes: int | None = None, log=print,
                  config: dict | None = None, explode_factor: float = 10.0,
-                 process_settings: bool = True, ignore_index: int = 255):
+                 process_settings: bool = True, ignore_index: int = 255,
+                 label_smoothing: float = 0.0):
         if process_settings:
             from . import process_settings as settings
             settings.apply()
@@ -152,6 +156,10 @@ class Trainer:
         self.train_loader, self.val_loader = train_loader, val_loader
         self.loss_fn = loss_fn if loss_fn is not None else self._default_loss
         self.run_dir, self.patience, self.ignore_index = run_dir, patience, int(ignore_index)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing: expected a fraction in [0, 1), "
+                             f"got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
         self.progress, self.num_classes, self.log = progress, num_classes, log
         self.history: dict[str, list] = {"train_loss": [], "train_accuracy": [], "val_loss": [],
                                          "val_accuracy": [], "val_mean_iou": [], "lr": [],
@@ -163,11 +171,14 @@ class Trainer:
         self.epochs_without_improvement = 0
 
     def _default_loss(self, logits, labels):
-        """Cross-entropy; per pixel, without the ignore label, for masks."""
+        """Cross-entropy; per pixel, without the ignore label, for masks. Label smoothing
+        applies while training; the evaluation loss is against the plain labels."""
         labels = np.asarray(labels)
+        smoothing = self.label_smoothing if self.model.training else 0.0
         if labels.ndim > 1:
-            return F.cross_entropy(logits, labels, ignore_index=self.ignore_index)
-        return F.cross_entropy(logits, labels)
+            return F.cross_entropy(logits, labels, ignore_index=self.ignore_index,
+                                   label_smoothing=smoothing)
+        return F.cross_entropy(logits, labels, label_smoothing=smoothing)
 
     def _correct(self, logits, labels) -> tuple[int, int]:
         """(right predictions, counted predictions): images, or labelled pixels for masks."""

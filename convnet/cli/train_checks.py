@@ -18,7 +18,7 @@ import numpy as np
 # settings that decide the weights of a run; --epochs and --patience may change on resume
 RUN_SETTINGS = ("dataset", "arch", "optimizer", "lr", "momentum", "weight_decay", "schedule",
                 "batch_size", "val_split", "limit", "seed", "augment", "hflip", "sync_bn",
-                "image_size", "ignore_index")
+                "image_size", "ignore_index", "crop_padding", "label_smoothing")
 
 
 def check_arguments(args) -> None:
@@ -29,6 +29,15 @@ def check_arguments(args) -> None:
         raise ValueError(f"--patience: expected a positive number of epochs, got {args.patience}")
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         raise ValueError(f"--lr: expected a positive learning rate, got {args.lr}")
+    crop_padding = getattr(args, "crop_padding", None)
+    if crop_padding is not None and crop_padding < 0:
+        raise ValueError(f"--crop-padding: expected a non-negative number of pixels, "
+                         f"got {crop_padding}")
+    if crop_padding is not None and not args.augment:
+        raise ValueError("--crop-padding: random crops are part of --augment; add --augment")
+    smoothing = getattr(args, "label_smoothing", 0.0)
+    if not 0.0 <= smoothing < 1.0:  # also refuses NaN
+        raise ValueError(f"--label-smoothing: expected a fraction in [0, 1), got {smoothing}")
 
 
 def check_training_data(data) -> None:
@@ -50,7 +59,9 @@ def run_settings(args, arch: str, lr: float, batch_size: int) -> dict:
               "batch_size": batch_size, "val_split": args.val_split, "limit": args.limit,
               "seed": args.seed, "augment": args.augment, "hflip": args.hflip,
               "sync_bn": args.sync_bn, "image_size": getattr(args, "image_size", None),
-              "ignore_index": getattr(args, "ignore_index", 255)}
+              "ignore_index": getattr(args, "ignore_index", 255),
+              "crop_padding": getattr(args, "crop_padding", None),
+              "label_smoothing": getattr(args, "label_smoothing", 0.0)}
     return {key: values[key] for key in RUN_SETTINGS}
 
 

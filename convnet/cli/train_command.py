@@ -60,11 +60,17 @@ def add_parser(commands) -> None:
     parser.add_argument("--val-split", type=float, default=0.1,
                         help="fraction of the training set held out for validation (0.1)")
     parser.add_argument("--augment", action="store_true",
-                        help="random crops (padding 2) and, for cifar10 or with --hflip, "
-                             "horizontal flips")
+                        help="random crops (padding 2, or --crop-padding) and, for cifar10 or "
+                             "with --hflip, horizontal flips")
+    parser.add_argument("--crop-padding", type=int, metavar="P",
+                        help="with --augment: pixels of zero padding around each image before "
+                             "the random crop back to its size (2; 4 is the CIFAR ResNet recipe)")
     parser.add_argument("--hflip", action="store_true",
                         help="with --augment: also flip images left-right at random (natural "
                              "images; on by default for cifar10)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, metavar="S",
+                        help="cross-entropy against targets that give S of their mass evenly to "
+                             "all classes, as torch's CrossEntropyLoss(label_smoothing=S) (0)")
     parser.add_argument("--patience", type=int, help="early stopping after N epochs without a "
                                                      "better validation loss")
     parser.add_argument("--limit", type=int, help="use only the first N training images")
@@ -156,7 +162,8 @@ def _run(args, rank: int, world: int) -> int:
     augment = None
     if args.augment:
         from ..data import Augment
-        augment = Augment(crop_padding=2, hflip=args.hflip or key == "cifar10",
+        augment = Augment(crop_padding=2 if args.crop_padding is None else args.crop_padding,
+                          hflip=args.hflip or key == "cifar10",
                           ignore_index=args.ignore_index)
     shard = (rank, world) if world > 1 else None  # each process takes its part of every batch
     train_loader = DataLoader(train, batch_size, shuffle=True, rng=args.seed, normalize=True,
@@ -231,7 +238,7 @@ def _run(args, rank: int, world: int) -> int:
     trainer = Trainer(replica, optimizer, train_loader, val_loader, scheduler, run_dir=run_dir,
                       patience=args.patience, progress=not args.no_progress,
                       num_classes=len(classes), config=run_settings(args, arch, lr, batch_size),
-                      ignore_index=full_train.ignore_index)
+                      ignore_index=full_train.ignore_index, label_smoothing=args.label_smoothing)
     if args.resume:
         trainer.load_checkpoint()
         print(f"resumed from {trainer.checkpoint_path} after epoch {trainer.epoch}")

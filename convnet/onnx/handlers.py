@@ -16,6 +16,7 @@ import numpy as np
 from .. import nn
 from . import export_layers as layers
 from . import export_models as models
+from . import export_residual as residual
 from .graph import ExportError, GraphBuilder
 
 __all__ = ["export_module"]
@@ -41,7 +42,8 @@ def _table():
         (nn.Softmax, layers.softmax("Softmax")), (nn.LogSoftmax, layers.softmax("LogSoftmax")),
         (nn.ScaledTanh, layers.scaled_tanh), (nn.Dropout, layers.passthrough),
         (nn.Identity, layers.passthrough), (nn.UNet, models.unet), (nn.FCN, models.fcn),
-        (nn.RecurrentRefine, models.recurrent_refine),
+        (nn.RecurrentRefine, models.recurrent_refine), (nn.BasicBlock, residual.basic_block),
+        (nn.Residual, residual.residual), (nn.CifarResNet, residual.cifar_resnet),
     ]
 
 
