@@ -7,8 +7,11 @@ Run from the repository root:
 
 For each shape (N, C, H, W, stride) it times forward and forward+backward of
 ``conv2d(x, w, padding=1, stride=s, groups=C)`` with ``w`` of shape (C, 1, 3, 3), float32,
-against PyTorch (2 threads) twice: on its default NCHW tensors, and on channels-last tensors
-(``memory_format=torch.channels_last``, where PyTorch runs oneDNN's depthwise kernel). The
+as installed (oneDNN where it loads) and with ``CONVNET_BACKEND=numpy`` (the NumPy/numba
+backends: :mod:`convnet.ops.conv.depthwise`), against PyTorch (2 threads), twice: on NCHW
+arrays against PyTorch's default tensors, and on
+channels-last arrays (NHWC memory, what convnet's oneDNN convolutions return) against
+``memory_format=torch.channels_last`` tensors, where PyTorch runs oneDNN's depthwise kernel. The
 libraries run in interleaved blocks (benchmarks/_timing.paired_times), so a machine whose
 speed drifts affects both sides alike. Ratios are convnet / PyTorch (< 1: convnet faster).
 Results are checked against PyTorch first.
@@ -44,10 +47,19 @@ def make(shape, seed=0):
     return x, k, g
 
 
-def convnet_calls(x, k, g, stride):
+def channels_last(array):
+    """The same (N, C, H, W) values in NHWC memory, as PyTorch's channels_last."""
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def convnet_calls(x, k, g, stride, nhwc=False):
     import convnet
     import convnet.functional as F
-    xc, kc = convnet.tensor(x, requires_grad=True), convnet.tensor(k, requires_grad=True)
+    if nhwc:
+        x, g = channels_last(x), channels_last(g)
+    # from_numpy keeps the memory layout (convnet.tensor copies to C order, as torch.tensor)
+    xc = convnet.from_numpy(x).requires_grad_(True)
+    kc = convnet.tensor(k, requires_grad=True)
     groups = x.shape[1]
 
     def forward():
@@ -62,8 +74,8 @@ def convnet_calls(x, k, g, stride):
     return forward, both
 
 
-def torch_calls(torch, x, k, g, stride, channels_last):
-    layout = torch.channels_last if channels_last else torch.contiguous_format
+def torch_calls(torch, x, k, g, stride, nhwc):
+    layout = torch.channels_last if nhwc else torch.contiguous_format
     xt = torch.from_numpy(x.copy()).contiguous(memory_format=layout).requires_grad_(True)
     kt = torch.from_numpy(k.copy()).requires_grad_(True)
     gt = torch.from_numpy(g.copy()).contiguous(memory_format=layout)
@@ -83,12 +95,30 @@ def torch_calls(torch, x, k, g, stride, channels_last):
 
 def check(torch) -> None:
     x, k, g = make((2, 8, 9, 9, 2), seed=1)
-    ours = convnet_calls(x, k, g, 2)[1]()
-    for channels_last in (False, True):
-        theirs = torch_calls(torch, x, k, g, 2, channels_last)[1]()
+    for nhwc in (False, True):
+        ours = convnet_calls(x, k, g, 2, nhwc)[1]()
+        theirs = torch_calls(torch, x, k, g, 2, nhwc)[1]()
         for a, b in zip(ours, theirs):
             np.testing.assert_allclose(np.asarray(getattr(a, "data", a)), b.detach().numpy(),
                                        rtol=1e-4, atol=1e-5)
+
+
+def with_backend(choice, call):
+    """``call`` run with CONVNET_BACKEND=choice (None: as the environment has it)."""
+    if choice is None:
+        return call
+
+    def wrapped():
+        before = os.environ.get("CONVNET_BACKEND")
+        os.environ["CONVNET_BACKEND"] = choice
+        try:
+            return call()
+        finally:
+            if before is None:
+                del os.environ["CONVNET_BACKEND"]
+            else:
+                os.environ["CONVNET_BACKEND"] = before
+    return wrapped
 
 
 def main() -> None:
@@ -101,22 +131,29 @@ def main() -> None:
         return
     check(torch)
     repeats = 2 if args.quick else args.repeats
-    rows, ratios = [], {key: [] for key in ("fwd", "f+b", "fwd cl", "f+b cl")}
-    for shape in SHAPES[:2] if args.quick else SHAPES:
-        x, k, g = make(shape)
-        ours = convnet_calls(x, k, g, shape[4])
-        row = ["x".join(map(str, shape[:4])) + f" s{shape[4]}"]
-        for channels_last, suffix in ((False, ""), (True, " cl")):
-            theirs = torch_calls(torch, x, k, g, shape[4], channels_last)
+    rows, ratios = [], {}
+    for nhwc, layout in ((False, "NCHW"), (True, "channels-last")):
+        for shape in SHAPES[:2] if args.quick else SHAPES:
+            x, k, g = make(shape)
+            row = ["x".join(map(str, shape[:4])) + f" s{shape[4]}", layout]
+            ours = convnet_calls(x, k, g, shape[4], nhwc)
+            theirs = torch_calls(torch, x, k, g, shape[4], nhwc)
             for index, name in ((0, "fwd"), (1, "f+b")):
-                (mine, other), ratio = paired_times([ours[index], theirs[index]], repeats)
-                ratios[name + suffix].append(ratio)
-                row += [mine * 1e3, other * 1e3, ratio]
-        rows.append(row)
-    rows.append(["geomean"] + sum([[None, None, geomean(ratios[key])] for key in ratios], []))
+                (default, other), ratio = paired_times([ours[index], theirs[index]], repeats)
+                (numpy_only, _), numpy_ratio = paired_times(
+                    [with_backend("numpy", ours[index]), theirs[index]], repeats)
+                ratios.setdefault((layout, name, "default"), []).append(ratio)
+                ratios.setdefault((layout, name, "numpy"), []).append(numpy_ratio)
+                row += [default * 1e3, numpy_only * 1e3, other * 1e3, ratio, numpy_ratio]
+            rows.append(row)
+        rows.append(["geomean", layout] + sum(
+            [[None, None, None, geomean(ratios[layout, name, "default"]),
+              geomean(ratios[layout, name, "numpy"])] for name in ("fwd", "f+b")], []))
     print(machine_note())
-    print_table(["shape", "cn fwd", "th fwd", "ratio", "cn f+b", "th f+b", "ratio",
-                 "cn fwd", "th cl fwd", "ratio", "cn f+b", "th cl f+b", "ratio"], rows)
+    print("cn: convnet as installed (oneDNN where loaded); np: CONVNET_BACKEND=numpy (the "
+          "depthwise backend); th: PyTorch; ratios are convnet / PyTorch")
+    print_table(["shape", "layout", "cn fwd", "np fwd", "th fwd", "cn/th", "np/th",
+                 "cn f+b", "np f+b", "th f+b", "cn/th", "np/th"], rows)
 
 
 if __name__ == "__main__":

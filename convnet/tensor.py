@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Callable, Iterable, Sequence
 
@@ -95,6 +96,17 @@ def to_array(data, dtype=None) -> np.ndarray:
                         "types are float64/32/16, complex, int64/32/16/8, uint8 and bool")
     return array
 
+
+
+def _owned_copy(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when nothing else can reach it (no view, and CPython's reference
+    count shows only the caller's variable and this call's two: the gradient a backward
+    function just made), else a copy in the same memory order (a channels-last gradient
+    stays channels-last). A ``.grad`` must never share memory with another gradient: an
+    in-place change of one (clipping, scaling) would change the other."""
+    if array.flags.owndata and sys.getrefcount(array) <= 3:
+        return array
+    return array.copy(order="K")
 
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
@@ -291,7 +303,8 @@ class Tensor:
             if node.backward is None:                    # a leaf: accumulate into .grad
                 leaf = node.leaf()
                 if leaf is not None:
-                    leaf.grad = node_grad.copy() if leaf.grad is None else leaf.grad + node_grad
+                    leaf.grad = _owned_copy(node_grad) if leaf.grad is None \
+                        else leaf.grad + node_grad
                 continue
             if node.retained is not None and node.retained() is not None:
                 node.retained().grad = node_grad.copy()

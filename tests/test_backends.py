@@ -1,6 +1,7 @@
 """Every registered backend of every op family, held to the same grid.
 
-For each backend of ``convnet.ops.conv.dispatch.BACKENDS`` (reference, direct, channels_last, fft)
+For each backend of ``convnet.ops.conv.dispatch.BACKENDS`` (reference, direct, channels_last, fft,
+depthwise, onednn)
 and ``convnet.ops.pool.dispatch.BACKENDS`` (reference, compiled, onednn), called directly with the
 signature every backend shares, on each case it supports:
 
@@ -48,7 +49,18 @@ CONV_CASES = [
     ((8, 7), 2, 1, ((1, 0), (0, 1)), 2, 1, False),
     ((8, 8), 3, 1, 1, 1, 2, True),             # groups: the reference and the FFT only
     ((5, 6, 5), 3, 1, 1, 1, 1, True),          # 3-D
+    # depthwise ("dw": groups = channels = 5, one filter each): the depthwise backend's cases
+    ((9, 9), 3, 1, 1, 1, "dw", True),
+    ((10, 9), 3, 2, "same", 1, "dw", False),
+    ((8, 7), 2, 1, ((1, 0), (0, 1)), 2, "dw", True),
+    ((11, 12), 5, 3, 2, 1, "dw", True),
 ]
+
+
+def for_backend(name: str, case):
+    """The depthwise backend computes only depthwise convolutions: the same geometry, with
+    one filter per channel."""
+    return case[:5] + ("dw",) + case[6:] if name == "depthwise" else case
 
 
 # backends that compute in float32 only (oneDNN's kernels) are held to float32 tolerances
@@ -61,6 +73,8 @@ def dtype_of(name: str):
 
 def conv_case(case, seed=0, batch=2, channels=(4, 6), dtype=np.float64):
     spatial, kernel, stride, padding, dilation, groups, bias = case
+    if groups == "dw":
+        channels, groups = (5, 5), 5
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, channels[0]) + spatial).astype(dtype)
     w = rng.standard_normal((channels[1], channels[0] // groups) + (kernel,) * len(spatial)
@@ -97,7 +111,7 @@ def supported_conv_cases():
     """(backend name, backend, case) for every case each backend computes (the dispatch
     never sends it the others: groups and 3-D do not go to channels_last)."""
     return [pytest.param(name, backend, case, id=f"{name}-{len(case[0])}d-k{case[1]}-s{case[2]}"
-                         f"-p{case[3]}-g{case[5]}")
+                         f"-p{case[3]}-d{case[4]}-g{case[5]}")
             for name, backend in CONV_BACKENDS for case in CONV_CASES
             if backend.supports(conv_case(case, dtype=dtype_of(name))[3],
                                 *conv_case(case, dtype=dtype_of(name))[:2])]
@@ -124,8 +138,8 @@ def test_conv_backend_against_torch_and_the_reference(name, backend, case):
 @pytest.mark.parametrize("name, backend", CONV_BACKENDS)
 def test_conv_backend_finite_differences(name, backend):
     dtype = dtype_of(name)
-    x, w, b, spec = conv_case(((5, 4), 3, 2, "same", 1, 1, True), batch=1, channels=(2, 3),
-                              dtype=dtype)
+    x, w, b, spec = conv_case(for_backend(name, ((5, 4), 3, 2, "same", 1, 1, True)), batch=1,
+                              channels=(2, 3), dtype=dtype)
     if not backend.supports(spec, x, w):                  # the direct backend: stride 1 only
         x, w, b, spec = conv_case(((5, 4), 3, 1, "same", 2, 1, True), batch=1, channels=(2, 3),
                                   dtype=dtype)
@@ -147,7 +161,7 @@ def test_conv_backend_finite_differences(name, backend):
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_conv_backend_non_finite_input(name, backend, value):
     dtype = dtype_of(name)
-    x, w, b, spec = conv_case(((8, 8), 3, 1, 1, 1, 1, True), dtype=dtype)
+    x, w, b, spec = conv_case(for_backend(name, ((8, 8), 3, 1, 1, 1, 1, True)), dtype=dtype)
     x[0, 1, 2, 5] = value
     y, _ = backend.forward(x, w, b, spec)
     y_torch, _ = torch_conv(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
@@ -164,14 +178,15 @@ def test_conv_backend_non_finite_input(name, backend, value):
 @pytest.mark.parametrize("name, backend", CONV_BACKENDS)
 def test_conv_backend_empty_batch_and_non_contiguous_input(name, backend):
     dtype = dtype_of(name)
-    x, w, b, spec = conv_case(((6, 7), 3, 1, 1, 1, 1, True), dtype=dtype)
-    empty = conv_spec((0,) + x.shape[1:], x.dtype, w.shape, b.shape, padding=1)
+    x, w, b, spec = conv_case(for_backend(name, ((6, 7), 3, 1, 1, 1, 1, True)), dtype=dtype)
+    empty = conv_spec((0,) + x.shape[1:], x.dtype, w.shape, b.shape, padding=1,
+                      groups=spec.groups)
     if backend.supports(empty, x[:0], w):
         y, saved = backend.forward(x[:0], w, b, empty)
         assert y.shape == empty.output_shape
     wide = np.random.default_rng(3).standard_normal(x.shape[:2] + (x.shape[3], x.shape[2]))
     view = wide.astype(dtype).transpose(0, 1, 3, 2)         # non-contiguous, same shape as x
-    spec = conv_spec(view.shape, view.dtype, w.shape, b.shape, padding=1)
+    spec = conv_spec(view.shape, view.dtype, w.shape, b.shape, padding=1, groups=spec.groups)
     assert backend.supports(spec, view, w) or name in ("direct", "fft")
     if backend.supports(spec, view, w):
         y, _ = backend.forward(view, w, b, spec)

@@ -35,8 +35,9 @@ about the same time, and ``benchmarks/fft.py`` checks the choice against measure
 Backends: :mod:`.reference` (any convolution, and every empty one), :mod:`.direct`
 (stride 1, few input channels and filters: first layers), :mod:`.onednn` (oneDNN's JIT
 kernels, float32 with zero padding, when the library is installed: chosen first by
-``'auto'`` under ``CONVNET_BACKEND=onednn``), :mod:`.channels_last` (1-D and 2-D without groups, one dtype: the usual case
-without oneDNN) and :mod:`.fft`; each is
+``'auto'`` under ``CONVNET_BACKEND=onednn``), :mod:`.depthwise` (one filter per channel,
+2-D: MobileNet's layers without oneDNN), :mod:`.channels_last` (1-D and 2-D without groups,
+one dtype: the usual case without oneDNN) and :mod:`.fft`; each is
 ``supports(spec, x, weight)``, ``forward(x, weight, bias, spec) -> (y, saved)`` and
 ``backward(dy, saved, spec, need_input_grad) -> (dx, dweight, dbias)``.
 
@@ -58,11 +59,11 @@ import time
 
 import numpy as np
 
-from . import channels_last, direct, fft, onednn, reference
+from . import channels_last, depthwise, direct, fft, onednn, reference
 from .spec import ConvSpec
 
 BACKENDS = {"reference": reference, "channels_last": channels_last, "direct": direct,
-            "fft": fft, "onednn": onednn}
+            "fft": fft, "onednn": onednn, "depthwise": depthwise}
 
 # oneDNN's kernels run the im2col-shaped work several times faster than NumPy's columns, so
 # FFT is taken over oneDNN only where the cost model says it is this much cheaper
@@ -156,6 +157,8 @@ def choose_backend(x: np.ndarray, weight: np.ndarray, spec: ConvSpec, algorithm:
     if algorithm == "auto" and onednn.L.preferred() and onednn.supports(spec, x, weight) \
             and not _fft_far_cheaper(spec):
         return onednn
+    if algorithm == "auto" and depthwise.supports(spec, x, weight) and not _fft_far_cheaper(spec):
+        return depthwise
     if choose_algorithm(spec, algorithm) == "fft":
         return fft
     if direct.supports(spec, x, weight):
