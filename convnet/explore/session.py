@@ -189,7 +189,7 @@ class ExploreSession:
         return layer
 
     def unit(self, request, layer, channel, y=0, x=0) -> dict:
-        from .units import unit
+        from .units import residual_unit, unit
         layer = self._layer(layer)
         if hasattr(self.model, "trace_nodes"):
             raise ExploreError("the unit view is for convnet layers; the nodes of an imported "
@@ -203,7 +203,15 @@ class ExploreSession:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
                 raise ExploreError(f"{label}: expected an index in [0, {size}), got {value!r}")
         try:
-            answer = unit(module, layer_input, layer_output, channel, y, x)
+            block = self._residual_block(name)
+            if block is not None:
+                parent = name.rsplit(".", 1)[0]
+                seen = {call[0]: call for call in calls}
+                block_input = seen[f"{parent}.conv1"][2][0]    # (name, module, input, output)
+                branch = seen[f"{parent}.bn2"][3][0]
+                answer = residual_unit(block, block_input, branch, layer_output, channel, y, x)
+            else:
+                answer = unit(module, layer_input, layer_output, channel, y, x)
         except ValueError as error:
             raise ExploreError(str(error)) from None
         answer.update(layer=layer, name=name, channel=channel, y=y, x=x,
@@ -211,6 +219,18 @@ class ExploreSession:
         if layer + 1 < len(calls) and type(calls[layer + 1][1]).__name__ == "ReLU":
             answer["after_relu"] = max(answer["forward_value"], 0.0)
         return answer
+
+    def _residual_block(self, name: str):
+        """The BasicBlock whose output (the ReLU after the shortcut addition) row ``name`` is,
+        else None."""
+        from ..nn.residual import BasicBlock
+        if not name.endswith(".sum_relu"):
+            return None
+        try:
+            block = self.model.get_submodule(name.rsplit(".", 1)[0])
+        except AttributeError:
+            return None
+        return block if isinstance(block, BasicBlock) else None
 
     def _field(self, layer, y, x):
         """The unit's receptive field on the input: [top, left, bottom, right] (inclusive)."""

@@ -100,6 +100,33 @@ def linear_unit(module: Linear, layer_input, layer_output, index, top: int = 12)
                      "value": float(flat[j]), "product": float(contributions[j])} for j in order]}
 
 
+def residual_unit(block, block_input, branch, layer_output, channel, y, x) -> dict:
+    """A basic block's output unit: ``relu(branch + shortcut)``, the branch being the block's
+    second batch norm and the shortcut the block's input at that unit (identity), the same
+    subsampled and shifted into the wider block (He et al.'s option A: a zero where the unit
+    is in a padded channel), or the 1x1 projection's output (option B)."""
+    from ..tensor import Tensor, no_grad
+    with no_grad():
+        shortcut_map = block.shortcut(Tensor(block_input[None])).data[0]
+    shortcut = float(shortcut_map[channel, y, x])
+    branch_value = float(branch[channel, y, x])
+    source = None
+    if block.downsample is not None:
+        kind = "projection (1x1 convolution and batch norm of the block's input)"
+    else:
+        before = block.extra_channels // 2
+        inside = 0 <= channel - before < block_input.shape[0]
+        kind = "identity" if block.stride == 1 and not block.extra_channels else (
+            "option A (the block's input subsampled by the stride, zero channels either side)")
+        if inside:
+            source = [channel - before, y * block.stride, x * block.stride]
+    pre_activation = branch_value + shortcut
+    return {"kind": "residual", "branch": branch_value, "shortcut": shortcut,
+            "shortcut_kind": kind, "shortcut_source": source,
+            "pre_activation": pre_activation, "sum": max(pre_activation, 0.0),
+            "forward_value": float(layer_output[channel, y, x])}
+
+
 def unit(module, layer_input, layer_output, channel, y, x) -> dict:
     if isinstance(module, _ConvNd):
         return conv_unit(module, layer_input, layer_output, channel, y, x)

@@ -305,6 +305,14 @@ async function showUnit(layer, channel, y, x) {
     const winner = answer.winner || [-1, -1];
     figure("input window" + (answer.winner ? " (the winner marked)" : ""),
       table(answer.window, (r, c) => r === winner[0] && c === winner[1] ? "winner" : ""));
+  } else if (answer.kind === "residual") {
+    const source = answer.shortcut_source;
+    const where = source ? ` (input channel ${source[0]}, row ${source[1]}, column ${source[2]})`
+      : (answer.shortcut_kind.startsWith("option A") ? " (a zero channel)" : "");
+    const rows = [["part", "value"], ["branch: the block's second batch norm", answer.branch],
+      [`shortcut: ${answer.shortcut_kind}${where}`, answer.shortcut],
+      ["branch + shortcut", answer.pre_activation]];
+    figure("the block's output before its ReLU", table(rows));
   } else {
     const rows = [["input", "weight", "value", "product"]].concat(
       answer.top.map((t) => [String(t.input), t.weight, t.value, t.product]));
@@ -317,6 +325,7 @@ async function showUnit(layer, channel, y, x) {
   if (answer.kind === "conv" || answer.kind === "linear") parts.push(`sum of products + bias (${format(answer.bias)})`);
   if (answer.kind === "maxpool") parts.push("max of the window");
   if (answer.kind === "avgpool") parts.push(`mean of the window (÷ ${answer.divisor})`);
+  if (answer.kind === "residual") parts.push("ReLU(branch + shortcut)");
   equation.innerHTML = `${parts.join("")} = <b id="unit-sum"></b>; the forward pass gave <b id="unit-forward"></b>`;
   equation.querySelector("#unit-sum").textContent = format(answer.sum);
   equation.querySelector("#unit-forward").textContent = format(answer.forward_value);
