@@ -7,6 +7,7 @@ PyTorch's names, argument order and semantics, plus the library's padding forms
 from __future__ import annotations
 
 from ..ops.conv import transpose as ops
+from ..ops.conv import transpose_dispatch
 from ..tensor import record
 from ._arrays import array_of, floating_input, requires_grad
 
@@ -21,11 +22,11 @@ def _conv_transpose(spatial_dims, input, weight, bias, stride, padding, output_p
     spec = ops.conv_transpose_spec(x.shape, x.dtype, w.shape, None if b is None else b.shape,
                                    stride, padding, output_padding, groups, dilation,
                                    spatial_dims=spatial_dims)
-    y, saved = ops.forward(x, w, b, spec)
+    y, saved = transpose_dispatch.forward(x, w, b, spec)
     need_input, need_weight = requires_grad(input), requires_grad(weight)
 
     def backward(dy):
-        return ops.backward(dy, saved, spec, need_input_grad=need_input,
+        return transpose_dispatch.backward(dy, saved, spec, need_input_grad=need_input,
                             need_weight_grad=need_weight)
 
     return record(y, (input, weight, bias), backward)

@@ -224,16 +224,29 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvSpec, need_input_grad: bool
 def _backward(plan, dy, saved, spec, need_input_grad):
     x, weight, blocked_src = saved
     data_diff_dst = plan.data_diff_dst.into(dy)
-    dx = None
-    if need_input_grad:
-        (out, result), weights = plan.diff_src.output(), plan.data_weights.into(weight)
-        plan.backward_data.execute({
-            L.ARG_DIFF_DST: plan.data_diff_dst.memory.bind(data_diff_dst),
-            L.ARG_WEIGHTS: plan.data_weights.memory.bind(weights),
-            L.ARG_DIFF_SRC: plan.diff_src.memory.bind(out)})
-        dx = plan.diff_src.finish(out, result)
+    dx = data_gradient(plan, data_diff_dst, weight) if need_input_grad else None
     diff_dst = data_diff_dst if plan.diff_dst_reused else plan.weights_diff_dst.into(dy)
     src = blocked_src if blocked_src is not None else plan.weights_src.into(x)
+    dw, db = weight_gradient(plan, src, diff_dst, spec)
+    return dx, dw, db
+
+
+def data_gradient(plan, data_diff_dst: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The input gradient (N, C_in, *spatial) of ``plan``'s convolution for an output
+    gradient already in the backward-data primitive's layout (``plan.data_diff_dst.into``);
+    also a transposed convolution's forward pass (:mod:`.transpose_onednn`)."""
+    (out, result), weights = plan.diff_src.output(), plan.data_weights.into(weight)
+    plan.backward_data.execute({
+        L.ARG_DIFF_DST: plan.data_diff_dst.memory.bind(data_diff_dst),
+        L.ARG_WEIGHTS: plan.data_weights.memory.bind(weights),
+        L.ARG_DIFF_SRC: plan.diff_src.memory.bind(out)})
+    return plan.diff_src.finish(out, result)
+
+
+def weight_gradient(plan, src: np.ndarray, diff_dst: np.ndarray, spec: ConvSpec):
+    """``(dweight, dbias)`` of ``plan``'s convolution from its input and output gradient,
+    each already in the backward-weights primitive's layout (``plan.weights_src.into``,
+    ``plan.weights_diff_dst.into``); dbias None without a tied bias."""
     diff_weights, dw = plan.diff_weights.output()
     arguments = {L.ARG_SRC: plan.weights_src.memory.bind(src),
                  L.ARG_DIFF_DST: plan.weights_diff_dst.memory.bind(diff_dst),
@@ -243,8 +256,7 @@ def _backward(plan, dy, saved, spec, need_input_grad):
         db = np.empty(spec.weight_shape[0], np.float32)
         arguments[L.ARG_DIFF_BIAS] = plan.diff_bias.bind(db)
     plan.backward_weights.execute(arguments)
-    dw = plan.diff_weights.finish(diff_weights, dw).reshape(spec.weight_shape)
-    return dx, dw, db
+    return plan.diff_weights.finish(diff_weights, dw).reshape(spec.weight_shape), db
 
 
 def _implementation(pd) -> str:

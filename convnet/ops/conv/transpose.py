@@ -166,6 +166,12 @@ def conv_transpose_spec(input_shape, input_dtype, weight_shape, bias_shape=None,
                              out_sizes, bias)
 
 
+def supports(spec: ConvTransposeSpec, x: np.ndarray, weight: np.ndarray) -> bool:
+    """Always: the NumPy path computes every transposed convolution (the family's reference,
+    :mod:`.transpose_dispatch`)."""
+    return True
+
+
 def _channel_matrix(a: np.ndarray, groups: int) -> np.ndarray:
     """(N, C, *spatial) -> (groups, C / groups, N * prod(spatial)), channel-major."""
     return np.moveaxis(a, 1, 0).reshape(groups, a.shape[1] // groups, -1)
@@ -178,6 +184,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     Returns ``(y, saved)``: ``y`` of shape (N, C_out, *out_sizes), ``saved`` for
     :func:`backward`.
     """
+    if x.size == 0:                                          # an empty batch: bias only
+        dtype = np.result_type(x, weight)
+        return add_bias(np.zeros(spec.output_shape, dtype), bias, spec), (x, weight)
     groups = spec.groups
     x_matrix = _channel_matrix(x, groups)                    # (G, C_in/G, N * L_in)
     weight_matrix = weight.reshape(groups, weight.shape[0] // groups, -1)
@@ -196,6 +205,11 @@ def backward(dy: np.ndarray, saved: tuple, spec: ConvTransposeSpec, need_input_g
              need_weight_grad: bool = True):
     """Gradients (dx, dweight, dbias) of :func:`forward` for upstream ``dy`` (N, C_out, *out)."""
     x_matrix, weight_matrix = saved
+    if x_matrix.size == 0:                                   # an empty batch
+        dtype = np.result_type(x_matrix, weight_matrix, dy)
+        return (np.zeros(spec.input_shape, dtype) if need_input_grad else None,
+                np.zeros(spec.weight_shape, dtype) if need_weight_grad else None,
+                bias_gradient(dy, spec))
     groups = spec.groups
     dy_canvas = pad(dy, spec.padding, "zeros")
     dcols = im2col(dy_canvas, spec.kernel_size, spec.stride, spec.dilation, spec.in_sizes)
