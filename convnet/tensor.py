@@ -99,13 +99,18 @@ def to_array(data, dtype=None) -> np.ndarray:
 
 
 def _owned_copy(array: np.ndarray) -> np.ndarray:
-    """``array`` itself when nothing else can reach it (no view, and CPython's reference
-    count shows only the caller's variable and this call's two: the gradient a backward
-    function just made), else a copy in the same memory order (a channels-last gradient
-    stays channels-last). A ``.grad`` must never share memory with another gradient: an
+    """``array`` itself when nothing else can reach it (CPython's reference count shows only
+    the caller's variable and this call's two, and the array owns its memory or is the one
+    view of a buffer that only it holds: the gradient a backward function just made), else a
+    copy in the same memory order (a channels-last gradient stays channels-last). A ``.grad`` must never share memory with another gradient: an
     in-place change of one (clipping, scaling) would change the other."""
-    if array.flags.owndata and sys.getrefcount(array) <= 3:
-        return array
+    if sys.getrefcount(array) <= 3:
+        if array.flags.owndata:
+            return array
+        base = array.base       # a layout view (channels-last) of a buffer nothing else holds
+        if (type(base) is np.ndarray and base.flags.owndata and base.nbytes == array.nbytes
+                and sys.getrefcount(base) <= 3):   # the view, `base`, the call
+            return array
     return array.copy(order="K")
 
 class Tensor:
@@ -322,6 +327,7 @@ class Tensor:
                     continue
                 key = id(parent)
                 grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            parent_grads = parent_grad = None     # the dict holds them alone (see _owned_copy)
         while _end_of_backward:
             _end_of_backward.pop(0)()
 

@@ -48,3 +48,39 @@ def test_a_fresh_channels_last_gradient_is_kept_as_made():
     y2 = F.conv2d(x, w, padding=1, groups=4)
     y2.backward(dy)
     np.testing.assert_allclose(x.grad, 2 * accumulated, rtol=1e-12)
+
+
+def _fresh_gradient_op(x, make):
+    """An operation whose backward returns ``make(grad)`` and notes the address it made."""
+    from convnet.tensor import record
+    made = {}
+
+    def backward(grad):
+        result = make(grad)
+        made["address"] = result.__array_interface__["data"][0]
+        return (result,)
+    return record(x.data * 1.0, (x,), backward), made
+
+
+def test_fresh_gradients_become_grad_without_a_copy():
+    x = convnet.tensor(np.ones((2, 3, 4, 5), np.float32), requires_grad=True)
+    # an array that owns its memory, and the channels-last view of a buffer nobody else holds
+    for make in (lambda g: g * 2.0,
+                 lambda g: np.moveaxis(np.ascontiguousarray(np.moveaxis(g, 1, -1)), -1, 1)):
+        x.grad = None
+        y, made = _fresh_gradient_op(x, make)
+        y.backward(np.ones((2, 3, 4, 5), np.float32))
+        assert x.grad.__array_interface__["data"][0] == made["address"]
+
+
+def test_a_gradient_viewing_a_larger_or_shared_buffer_is_copied():
+    x = convnet.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    kept = []
+    for make in (lambda g: np.ones((4, 3), np.float32)[:2],           # part of a larger buffer
+                 lambda g: kept.append(np.ones((3, 2), np.float32)) or kept[-1].T):   # shared
+        x.grad = None
+        y, made = _fresh_gradient_op(x, make)
+        y.backward(np.ones((2, 3), np.float32))
+        assert x.grad.__array_interface__["data"][0] != made["address"]
+        x.grad[...] = 5.0                             # an in-place change reaches no one else
+    assert (kept[0] == 1.0).all()
