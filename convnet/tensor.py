@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sys
 import weakref
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -102,8 +102,9 @@ def _owned_copy(array: np.ndarray) -> np.ndarray:
     """``array`` itself when nothing else can reach it (CPython's reference count shows only
     the caller's variable and this call's two, and the array owns its memory or is the one
     view of a buffer that only it holds: the gradient a backward function just made), else a
-    copy in the same memory order (a channels-last gradient stays channels-last). A ``.grad`` must never share memory with another gradient: an
-    in-place change of one (clipping, scaling) would change the other."""
+    copy in the same memory order (a channels-last gradient stays channels-last). A ``.grad``
+    must never share memory with another gradient: an in-place change of one (clipping,
+    scaling) would change the other."""
     if sys.getrefcount(array) <= 3:
         if array.flags.owndata:
             return array

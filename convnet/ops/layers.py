@@ -93,10 +93,15 @@ def batch_norm_forward(x, running_mean, running_var, weight, bias, training: boo
     (``var * M / (M - 1)``, ``M = N * prod(spatial)``).
     eval: the running statistics normalise.
 
-    Returns ``(y, saved)``; y has x's shape. A channels-last (or 2-D) float input goes
-    through the compiled kernels of :mod:`.batch_norm_kernels` and gives channels-last
+    Returns ``(y, saved)``; y has x's shape. float32 input goes to oneDNN's primitive where
+    the library is loaded (:mod:`.batch_norm_onednn`); else a channels-last (or 2-D) float
+    input goes through the compiled kernels of :mod:`.batch_norm_kernels` and gives channels-last
     outputs; other inputs through NumPy.
     """
+    from . import batch_norm_onednn
+    if batch_norm_onednn.supports(x, weight, bias):
+        return batch_norm_onednn.forward(x, running_mean, running_var, weight, bias, training,
+                                         momentum, eps)
     if x.dtype in (np.float32, np.float64) and x.size and x.ndim >= 2:
         from . import batch_norm_kernels as kernels
         rows = kernels.rows_view(x)
@@ -192,7 +197,10 @@ def batch_norm_backward(dy: np.ndarray, saved):
     ``dx = inv_std / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))``,
     ``dxhat = dy * weight``. eval: ``dx = dy * weight * inv_std``.
     """
-    if isinstance(saved[0], str):   # the compiled channels-last path
+    if isinstance(saved[0], str):   # oneDNN's, or the compiled channels-last path
+        if saved[0] == "onednn":
+            from . import batch_norm_onednn
+            return batch_norm_onednn.backward(dy, saved)
         return _batch_norm_rows_backward(dy, saved)
     normalised, inv_std, weight, has_bias, training, axes = saved
     ndim = dy.ndim

@@ -36,6 +36,11 @@ CPU_ENGINE, STREAM_DEFAULT = 1, 1
 ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
 ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 ARG_WORKSPACE, ARG_SCRATCHPAD, ARG_FROM, ARG_TO = 64, 80, 1, 17
+ARG_MEAN, ARG_VARIANCE, ARG_SCALE, ARG_SHIFT, ARG_DIFF_SCALE, ARG_DIFF_SHIFT = \
+    49, 50, 51, 52, 255, 256
+BACKWARD = 128
+# batch normalisation flags
+USE_GLOBAL_STATS, USE_SCALE, USE_SHIFT = 0x1, 0x2, 0x4
 QUERY = {"src": 129, "diff_src": 130, "weights": 131, "diff_weights": 132, "dst": 133,
          "diff_dst": 134, "workspace": 135, "scratchpad": 136}
 QUERY_IMPL_INFO = 8
@@ -96,6 +101,12 @@ _SIGNATURES = {
     "dnnl_pooling_forward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle, Dims, Dims,
          Dims, Dims, Dims, handle], ctypes.c_int),
+    "dnnl_batch_normalization_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, ctypes.c_float,
+         ctypes.c_uint, handle], ctypes.c_int),
+    "dnnl_batch_normalization_backward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_float,
+         ctypes.c_uint, handle, handle], ctypes.c_int),
     "dnnl_pooling_backward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, Dims, Dims, Dims, Dims,
          Dims, handle, handle], ctypes.c_int),

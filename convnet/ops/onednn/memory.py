@@ -65,6 +65,23 @@ def activation_md(shape, dtype, channels_last: bool) -> L.handle:
             else plain_md(shape, dtype))
 
 
+def in_layout(array: np.ndarray, channels_last: bool) -> np.ndarray:
+    """``array`` (N, C, *spatial) as the contiguous buffer a primitive of that layout reads:
+    (N, *spatial, C) memory for channels-last, else row-major; a view where it already is."""
+    if channels_last:
+        return np.ascontiguousarray(np.moveaxis(array, 1, -1))
+    return np.ascontiguousarray(array)
+
+
+def empty_in_layout(shape, channels_last: bool, dtype=np.float32):
+    """``(buffer, the same memory viewed as (N, C, *spatial))`` for an output ``shape``."""
+    if channels_last:
+        buffer = np.empty((shape[0],) + tuple(shape[2:]) + (shape[1],), dtype)
+        return buffer, np.moveaxis(buffer, -1, 1)
+    buffer = np.empty(shape, dtype)
+    return buffer, buffer
+
+
 def md_size(md) -> int:
     return L.lib().dnnl_memory_desc_get_size(md)
 

@@ -36,7 +36,9 @@ import math
 import numpy as np
 
 from ..onednn import library as L
-from ..onednn.memory import CHANNELS_LAST_TAGS, Memory, activation_md, is_channels_last
+from ..onednn.memory import (
+    CHANNELS_LAST_TAGS, Memory, activation_md, empty_in_layout, in_layout, is_channels_last,
+)
 from ..onednn.primitive import Primitive, user_scratchpad_attr
 from . import compiled
 from .kernels import winner_dtype
@@ -110,17 +112,11 @@ class _Plan:
 
     def memory_order(self, array: np.ndarray) -> np.ndarray:
         """``array`` (N, C, *spatial) as the contiguous buffer this plan's layout reads."""
-        if self.channels_last:
-            return np.ascontiguousarray(np.moveaxis(array, 1, -1))
-        return np.ascontiguousarray(array)
+        return in_layout(array, self.channels_last)
 
     def empty(self, shape, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
         """``(buffer, the same memory viewed as (N, C, *spatial))`` in this plan's layout."""
-        if self.channels_last:
-            buffer = np.empty((shape[0],) + tuple(shape[2:]) + (shape[1],), dtype)
-            return buffer, np.moveaxis(buffer, -1, 1)
-        buffer = np.empty(shape, dtype)
-        return buffer, buffer
+        return empty_in_layout(shape, self.channels_last, dtype)
 
 
 def max_forward(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
