@@ -77,12 +77,31 @@ class _BatchNorm(Module):
         if ndim not in self.expected_dims:
             raise ValueError(f"input: {type(self).__name__} expects {' or '.join(map(str, self.expected_dims))}"
                              f"-d input, got {ndim} dims")
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
+            if self.momentum is None:      # as PyTorch: the cumulative average of the batches
+                momentum = 1.0 / float(self.num_batches_tracked)
         # as PyTorch: batch statistics when training or when no running statistics are kept
         use_batch_statistics = self.training or self.running_mean is None
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_statistics, self.momentum, self.eps)
+                            use_batch_statistics, momentum, self.eps)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, variance 1 and the batch count 0, in place (as PyTorch); with
+        ``momentum=None`` the next batches then give their plain cumulative average, e.g. to
+        re-estimate the statistics of a trained network on training images."""
+        if self.track_running_stats:
+            self.running_mean[...] = 0
+            self.running_var[...] = 1
+            self.num_batches_tracked[...] = 0
+
+    def reset_parameters(self) -> None:
+        """:meth:`reset_running_stats`, and weight 1, bias 0 (in place)."""
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.data[...] = 1
+            self.bias.data[...] = 0
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
