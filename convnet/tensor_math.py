@@ -185,10 +185,17 @@ maximum, minimum = _extremum(np.maximum), _extremum(np.minimum)
 
 
 # ------------------------------------------------------------------ unary functions
-def _unary(forward, derivative=None, saves_output=False, integers_stay=False):
-    """An element-wise function ``forward(x)`` with ``derivative(x, y)`` (None: no gradient)."""
+def _unary(forward, derivative=None, saves_output=False, integers_stay=False, onednn=None):
+    """An element-wise function ``forward(x)`` with ``derivative(x, y)`` (None: no gradient);
+    ``onednn`` names the same function in :mod:`convnet.ops.eltwise_onednn`, which computes
+    it instead where that backend takes the input."""
     def function(a) -> Tensor:
         x = _data(a) if integers_stay else _floating(a)
+        if onednn is not None:
+            from .ops import eltwise_onednn
+            if eltwise_onednn.supports(x, onednn):
+                return record(eltwise_onednn.forward(x, onednn), (a,),
+                              lambda g: (eltwise_onednn.backward(g, x, onednn),))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = np.asarray(forward(x))
         if derivative is None:

@@ -2,7 +2,8 @@
 threshold and prelu (a learnable slope per channel).
 
 At a kink the derivative is torch's choice: ``hardtanh``/``relu6`` pass the gradient only
-strictly inside ``(min_val, max_val)``, ``hardswish`` uses ``x / 3 + 0.5`` on ``[-3, 3]``.
+strictly inside ``(min_val, max_val)``, ``hardswish`` uses ``x / 3 + 0.5`` strictly inside
+``(-3, 3)`` (0 at -3, 1 at 3, as PyTorch 2).
 
 Example:
     >>> import convnet, convnet.functional as F
@@ -37,10 +38,11 @@ def relu6(input, inplace: bool = False):
 
 
 hardsigmoid_function = _unary(lambda x: np.clip(x / 6 + 0.5, 0, 1),
-                              lambda x, y: ((x > -3) & (x < 3)) / np.asarray(6, x.dtype))
+                              lambda x, y: ((x > -3) & (x < 3)) / np.asarray(6, x.dtype),
+                              onednn="hardsigmoid")
 hardswish_function = _unary(
     lambda x: x * np.clip(x + 3, 0, 6) / 6,
-    lambda x, y: np.where(x < -3, 0, np.where(x > 3, 1, x / 3 + 0.5)))
+    lambda x, y: np.where(x <= -3, 0, np.where(x >= 3, 1, x / 3 + 0.5)), onednn="hardswish")
 
 
 def hardsigmoid(input, inplace: bool = False):

@@ -59,7 +59,7 @@ def silu(input, inplace: bool = False):
 
 
 _silu = _unary(lambda x: x * _sigmoid(x),
-               lambda x, y: _sigmoid(x) * (1 + x * (1 - _sigmoid(x))))
+               lambda x, y: _sigmoid(x) * (1 + x * (1 - _sigmoid(x))), onednn="silu")
 
 _TANH_C = math.sqrt(2 / math.pi)
 
@@ -75,8 +75,9 @@ def _gelu_tanh_derivative(x, y):
 
 
 _gelu_exact = _unary(lambda x: x * _normal_cdf(x),
-                     lambda x, y: _normal_cdf(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
-_gelu_approximate = _unary(_gelu_tanh, _gelu_tanh_derivative)
+                     lambda x, y: _normal_cdf(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+                     onednn="gelu")
+_gelu_approximate = _unary(_gelu_tanh, _gelu_tanh_derivative, onednn="gelu_tanh")
 
 
 def gelu(input, approximate: str = "none"):

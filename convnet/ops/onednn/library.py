@@ -101,6 +101,12 @@ _SIGNATURES = {
     "dnnl_pooling_forward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle, Dims, Dims,
          Dims, Dims, Dims, handle], ctypes.c_int),
+    "dnnl_eltwise_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle,
+         ctypes.c_float, ctypes.c_float, handle], ctypes.c_int),
+    "dnnl_eltwise_backward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_float,
+         ctypes.c_float, handle, handle], ctypes.c_int),
     "dnnl_batch_normalization_forward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, ctypes.c_float,
          ctypes.c_uint, handle], ctypes.c_int),
