@@ -81,12 +81,24 @@ def tanh_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _shifted(x: np.ndarray, dim: int) -> np.ndarray:
     peak = np.max(x, axis=dim, keepdims=True)
     # an all -inf row would give -inf - -inf = nan; shift it by 0 instead (torch gives nan too
-    # for softmax of all -inf, which the division below reproduces)
-    return x - np.where(np.isfinite(peak), peak, np.zeros((), dtype=x.dtype))
+    # for softmax of all -inf, which the division below reproduces). A +inf or NaN peak is
+    # kept: inf - inf makes the whole row NaN, as in torch.
+    return x - np.where(peak == -np.inf, np.zeros((), dtype=x.dtype), peak)
+
+
+def _onednn(x: np.ndarray, dim: int):
+    """:mod:`.softmax_onednn` where it takes ``x``, else None."""
+    from . import softmax_onednn
+    return softmax_onednn if softmax_onednn.supports(x, dim) else None
 
 
 def softmax_forward(x: np.ndarray, dim: int):
-    """``exp(x) / sum(exp(x))`` along ``dim``, with the maximum subtracted first."""
+    """``exp(x) / sum(exp(x))`` along ``dim``, with the maximum subtracted first (oneDNN's
+    primitive for float32 where it loads, :mod:`.softmax_onednn`)."""
+    fast = _onednn(x, dim)
+    if fast is not None:
+        y = fast.forward(x, dim, log=False)
+        return y, (y, dim)
     exps = np.exp(_shifted(x, dim))
     y = exps / np.sum(exps, axis=dim, keepdims=True)
     return y, (y, dim)
@@ -94,11 +106,18 @@ def softmax_forward(x: np.ndarray, dim: int):
 
 def softmax_backward(dy: np.ndarray, saved) -> np.ndarray:
     y, dim = saved
+    fast = _onednn(y, dim)
+    if fast is not None:
+        return fast.backward(dy, y, dim, log=False)
     return y * (dy - np.sum(dy * y, axis=dim, keepdims=True))
 
 
 def log_softmax_forward(x: np.ndarray, dim: int):
     """``x - log(sum(exp(x)))`` along ``dim``, computed as ``s - log(sum(exp(s)))``, ``s = x - max``."""
+    fast = _onednn(x, dim)
+    if fast is not None:
+        y = fast.forward(x, dim, log=True)
+        return y, (y, dim)
     shifted = _shifted(x, dim)
     y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
     return y, (y, dim)
@@ -106,4 +125,7 @@ def log_softmax_forward(x: np.ndarray, dim: int):
 
 def log_softmax_backward(dy: np.ndarray, saved) -> np.ndarray:
     y, dim = saved
+    fast = _onednn(y, dim)
+    if fast is not None:
+        return fast.backward(dy, y, dim, log=True)
     return dy - np.exp(y) * np.sum(dy, axis=dim, keepdims=True)

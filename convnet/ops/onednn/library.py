@@ -107,6 +107,12 @@ _SIGNATURES = {
     "dnnl_eltwise_backward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_float,
          ctypes.c_float, handle, handle], ctypes.c_int),
+    "dnnl_softmax_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle,
+         ctypes.c_int, handle], ctypes.c_int),
+    "dnnl_softmax_backward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_int,
+         handle, handle], ctypes.c_int),
     "dnnl_batch_normalization_forward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, ctypes.c_float,
          ctypes.c_uint, handle], ctypes.c_int),
