@@ -1,0 +1,115 @@
+"""Benchmark activations, softmax and segmentation cross-entropy: convnet vs PyTorch.
+
+Run from the repository root:
+
+    python benchmarks/activations.py           # 5 rounds per case
+    python benchmarks/activations.py --quick   # smoke test
+
+Each case is a forward and a backward pass on float32 (N, C, H, W) activations in
+channels-last memory (what convnet's convolutions return; PyTorch's tensors in
+``channels_last`` too), timed three ways in interleaved blocks (benchmarks/_timing.
+paired_times): convnet as installed (oneDNN's eltwise and softmax primitives where the
+library loads: :mod:`convnet.ops.eltwise_onednn`, :mod:`convnet.ops.softmax_onednn`),
+convnet with ``CONVNET_BACKEND=numpy`` (the NumPy formulas) and PyTorch (2 threads). Ratios
+are convnet / PyTorch (< 1: convnet faster). Results are checked against PyTorch first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import (  # noqa: E402
+    add_repo_to_path, geomean, import_torch, machine_note, paired_times, print_table,
+)
+from depthwise import channels_last, with_backend  # noqa: E402
+
+add_repo_to_path()
+
+SHAPE = (32, 96, 28, 28)            # an EfficientNet/MobileNet stage at CIFAR-like sizes
+SEGMENTATION = (8, 21, 128, 128)    # 21 classes (Pascal VOC) at 128x128
+
+
+def cases(torch):
+    """``(name, shape, convnet function, torch function)``; each maps a tensor to a scalar
+    or a tensor whose backward the benchmark takes."""
+    import convnet.functional as F
+    TF = torch.nn.functional
+    target = np.random.default_rng(1).integers(0, SEGMENTATION[1], (SEGMENTATION[0],)
+                                               + SEGMENTATION[2:])
+    import convnet
+    target_c, target_t = convnet.tensor(target), torch.from_numpy(target)
+    return [
+        ("silu", SHAPE, F.silu, TF.silu),
+        ("gelu", SHAPE, F.gelu, TF.gelu),
+        ("hardswish", SHAPE, F.hardswish, TF.hardswish),
+        ("softmax over channels", SEGMENTATION, lambda x: F.softmax(x, dim=1),
+         lambda x: TF.softmax(x, dim=1)),
+        ("cross-entropy, segmentation", SEGMENTATION,
+         lambda x: F.cross_entropy(x, target_c), lambda x: TF.cross_entropy(x, target_t)),
+    ]
+
+
+def convnet_call(function, x, g):
+    import convnet
+    xc = convnet.from_numpy(x).requires_grad_(True)
+
+    def both():
+        xc.grad = None
+        y = function(xc)
+        y.backward(g if y.ndim else None)
+        return y.data, xc.grad
+    return both
+
+
+def torch_call(torch, function, x, g):
+    xt = torch.from_numpy(np.ascontiguousarray(x)).contiguous(
+        memory_format=torch.channels_last).requires_grad_(True)
+    gt = torch.from_numpy(np.ascontiguousarray(g)).contiguous(memory_format=torch.channels_last)
+
+    def both():
+        xt.grad = None
+        y = function(xt)
+        y.backward(gt if y.ndim else None)
+        return y.detach().numpy(), xt.grad.numpy()
+    return both
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case")
+    parser.add_argument("--quick", action="store_true", help="2 rounds, 2 cases (smoke test)")
+    args = parser.parse_args()
+    torch = import_torch()
+    if torch is None:
+        return
+    repeats = 2 if args.quick else args.repeats
+    rows, ratios = [], {"default": [], "numpy": []}
+    for name, shape, ours_f, theirs_f in cases(torch)[:2] if args.quick else cases(torch):
+        rng = np.random.default_rng(0)
+        x = channels_last((rng.standard_normal(shape) * 3).astype(np.float32))
+        g = channels_last(rng.standard_normal(shape).astype(np.float32))
+        ours, theirs = convnet_call(ours_f, x, g), torch_call(torch, theirs_f, x, g)
+        for a, b in zip(ours(), theirs()):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1, np.abs(b).max()))
+        (default, other), ratio = paired_times([ours, theirs], repeats)
+        (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs],
+                                                    repeats)
+        ratios["default"].append(ratio)
+        ratios["numpy"].append(numpy_ratio)
+        rows.append([f"{name} {'x'.join(map(str, shape))}", default * 1e3, numpy_only * 1e3,
+                     other * 1e3, ratio, numpy_ratio])
+    rows.append(["geomean", None, None, None, geomean(ratios["default"]),
+                 geomean(ratios["numpy"])])
+    print(machine_note())
+    print("fwd+bwd ms, channels-last; cn: convnet as installed (oneDNN where loaded); "
+          "np: CONVNET_BACKEND=numpy; th: PyTorch")
+    print_table(["case", "cn", "np", "th", "cn/th", "np/th"], rows)
+
+
+if __name__ == "__main__":
+    main()
