@@ -127,7 +127,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     else:
         indices = _class_indices(target, x.shape, unbatched, ignore_index)
         coeff, denominator = loss_ops.class_coefficients(indices, x.shape, x.dtype, w,
-                                                         ignore_index, label_smoothing)
+                                                         ignore_index, label_smoothing, like=x)
     loss, saved = loss_ops.cross_entropy_forward(x, coeff, reduction, denominator)
     if unbatched and reduction == "none":
         loss = loss[0]

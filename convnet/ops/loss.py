@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import softmax_onednn
 from .activation import log_softmax_forward, sigmoid_forward
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -63,20 +64,22 @@ def expand(dy: np.ndarray, shape: tuple[int, ...], reduction: str, denominator) 
 # ------------------------------------------------------ cross-entropy family
 def class_coefficients(target: np.ndarray, input_shape: tuple[int, ...], dtype,
                        weight: np.ndarray | None = None, ignore_index: int = -100,
-                       label_smoothing: float = 0.0):
+                       label_smoothing: float = 0.0, like: np.ndarray | None = None):
     """``(A, denominator)`` for class-index targets (validated: in range or ``ignore_index``).
 
     Args:
         target: integer array (N, *d).
         input_shape: (N, C, *d).
         weight: (C,) class weights or None (all ones).
+        like: the logits, whose memory order A takes (channels-last stays channels-last,
+            so the backward pass combines arrays of one layout); None: row-major.
     """
     num_classes = input_shape[1]
     weight = np.ones(num_classes, dtype=dtype) if weight is None else weight.astype(dtype)
     kept = target != ignore_index
     safe_target = np.where(kept, target, 0)
     target_weight = weight[safe_target] * kept            # w[t_i], 0 where ignored
-    coeff = np.zeros(input_shape, dtype=dtype)
+    coeff = np.zeros(input_shape, dtype=dtype) if like is None else np.zeros_like(like, dtype)
     np.put_along_axis(coeff, safe_target[:, None],
                       (target_weight * dtype.type(1 - label_smoothing))[:, None], axis=1)
     if label_smoothing:
@@ -119,6 +122,9 @@ def cross_entropy_backward(dy: np.ndarray, saved, need_coeff_grad: bool = False)
     log_probs, coeff, reduction, denominator = saved
     upstream = expand(dy, log_probs.shape[:1] + log_probs.shape[2:], reduction, denominator)
     upstream = upstream[:, None]
+    if not need_coeff_grad and softmax_onednn.supports(log_probs, 1):
+        # upstream * (softmax * sum(A) - A) is log-softmax's backward of -upstream * A
+        return softmax_onednn.backward(-(upstream * coeff), log_probs, 1, log=True)
     dx = upstream * (np.exp(log_probs) * np.sum(coeff, axis=1, keepdims=True) - coeff)
     if need_coeff_grad:
         return dx, -upstream * log_probs
