@@ -148,6 +148,8 @@ def test_convnet_info_names_the_backend_and_its_kernel(capsys):
     out = capsys.readouterr().out
     kernel = re.search(rf"oneDNN {re.escape(library.version())} \((\w+):(\w+)\)", out)
     assert kernel and kernel.group(1) != "ref" and "CONVNET_BACKEND" not in out   # a JIT kernel
+    assert "also on oneDNN: transposed convolution; max/average pooling; batch normalisation" \
+        in out
     result = _python("from convnet.cli import main; main(['info'])", CONVNET_BACKEND="numpy")
     assert "oneDNN turned off by CONVNET_BACKEND=numpy" in result.stdout
     if not any(name in os.environ for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY",

@@ -4,6 +4,7 @@ Example:
     $ convnet info
     convnet 0.1.0 (Python 3.11.7, NumPy 2.4.6, numba 0.62.1)
     convolution backend: oneDNN 3.2.0 (jit:avx512_core), /.../lib/libdnnl.so.3
+    also on oneDNN: transposed convolution; max/average pooling; batch normalisation; ...
     ...
 """
 
@@ -11,6 +12,12 @@ from __future__ import annotations
 
 import os
 import platform
+
+
+# the op families with a oneDNN backend besides convolution (float32; each falls back to
+# NumPy/numba for the cases its ``supports`` refuses)
+ONEDNN_FAMILIES = ("transposed convolution", "max/average pooling", "batch normalisation",
+                   "SiLU, GELU, hardswish, hardsigmoid", "softmax, log-softmax")
 
 
 def collect() -> dict:
@@ -42,6 +49,7 @@ def run(args) -> int:
     if facts["onednn"] and facts["chosen"] == "onednn":
         print(f"convolution backend: oneDNN {facts['version']} ({facts['onednn_kernel']}), "
               f"{facts['path']}")
+        print(f"also on oneDNN: {'; '.join(ONEDNN_FAMILIES)}")
     elif facts["onednn"]:
         print(f"convolution backend: NumPy/numba; oneDNN {facts['version']} "
               f"({facts['onednn_kernel']}) is installed, used with CONVNET_BACKEND=onednn")
