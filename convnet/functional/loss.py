@@ -126,6 +126,8 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         target_parent = target
     else:
         indices = _class_indices(target, x.shape, unbatched, ignore_index)
+        if not label_smoothing:       # the target's log-probability picked, no (N, C, ...) A
+            return _class_cross_entropy(input, x, indices, w, ignore_index, reduction, unbatched)
         coeff, denominator = loss_ops.class_coefficients(indices, x.shape, x.dtype, w,
                                                          ignore_index, label_smoothing, like=x)
     loss, saved = loss_ops.cross_entropy_forward(x, coeff, reduction, denominator)
@@ -146,6 +148,20 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         return dx.reshape(input_shape), dtarget.reshape(input_shape)
 
     return record(loss, (input, target_parent), backward)
+
+
+def _class_cross_entropy(input, x, indices, w, ignore_index, reduction, unbatched):
+    loss, saved = loss_ops.class_cross_entropy_forward(x, indices, w, ignore_index, reduction)
+    if unbatched and reduction == "none":
+        loss = loss[0]
+    input_shape = np.shape(array_of(input, "input"))
+
+    def backward(dy):
+        if unbatched and reduction == "none":
+            dy = dy[None]
+        return (loss_ops.class_cross_entropy_backward(dy, saved).reshape(input_shape), None)
+
+    return record(np.asarray(loss, dtype=x.dtype), (input, None), backward)
 
 
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import softmax_onednn
-from .activation import log_softmax_forward, sigmoid_forward
+from .activation import log_softmax_backward, log_softmax_forward, sigmoid_forward
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -105,6 +105,33 @@ def probability_target_gradient(dcoeff: np.ndarray, weight: np.ndarray | None,
     if weight is not None:
         return dcoeff * (_class_shape(weight.astype(dcoeff.dtype), dcoeff.ndim) * scale)
     return dcoeff * dcoeff.dtype.type(scale)
+
+
+def class_cross_entropy_forward(x: np.ndarray, target: np.ndarray, weight, ignore_index: int,
+                                reduction: str):
+    """Cross-entropy of logits ``x`` (N, C, *d) with class indices ``target`` (N, *d) and no
+    label smoothing: each element's ``-w[t] * log_softmax(x)[t]`` picked out, without the
+    (N, C, *d) coefficient array of :func:`class_coefficients`. Returns ``(loss, saved)``."""
+    weight = np.ones(x.shape[1], x.dtype) if weight is None else weight.astype(x.dtype)
+    kept = target != ignore_index
+    safe_target = np.where(kept, target, 0)[:, None]
+    target_weight = weight[safe_target[:, 0]] * kept
+    log_probs, _ = log_softmax_forward(x, 1)
+    picked = np.take_along_axis(log_probs, safe_target, axis=1)[:, 0]
+    denominator = np.sum(target_weight)
+    loss = reduce(-(picked * target_weight), reduction, denominator)
+    return loss, (log_probs, safe_target, target_weight, reduction, denominator)
+
+
+def class_cross_entropy_backward(dy: np.ndarray, saved) -> np.ndarray:
+    """The logits' gradient ``upstream * (softmax - w[t] onehot(t))`` (with sum(A) = w[t]):
+    log-softmax's backward of the scattered ``-upstream * w[t]``."""
+    log_probs, safe_target, target_weight, reduction, denominator = saved
+    upstream = expand(dy, log_probs.shape[:1] + log_probs.shape[2:], reduction, denominator)
+    scattered = np.zeros_like(log_probs)
+    np.put_along_axis(scattered, safe_target,
+                      (-(upstream * target_weight)).astype(log_probs.dtype)[:, None], axis=1)
+    return log_softmax_backward(scattered, (log_probs, 1))
 
 
 def cross_entropy_forward(x: np.ndarray, coeff: np.ndarray, reduction: str, denominator):
