@@ -1,6 +1,7 @@
 """Softmax and log-softmax by oneDNN's softmax primitive (its ``accurate`` algorithm: the
-maximum subtracted first), forward and backward, along any dimension of a row-major or
-channels-last array; the result keeps the input's layout. Cross-entropy's log-softmax over
+maximum subtracted first), forward and backward, along the dimension that is innermost in
+memory (the last of a row-major array, the channels of a channels-last one: oneDNN has JIT
+kernels only there); the result keeps the input's layout. Cross-entropy's log-softmax over
 the classes of a segmentation output (N, C, H, W) is where it counts: NumPy makes five
 passes and four temporaries for it.
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from .onednn import library as L
 from .onednn.memory import Memory, activation_md, is_channels_last, plain_md
-from .onednn.primitive import Primitive, user_scratchpad_attr
+from .onednn.primitive import Primitive, implementation_name, user_scratchpad_attr
 
 SOFTMAX_ACCURATE, SOFTMAX_LOG = 0x30000, 0x30001
 MIN_SIZE = 1024       # below this NumPy is quicker than a primitive call
@@ -39,11 +40,26 @@ def _layout(x: np.ndarray) -> str | None:
 
 def supports(x: np.ndarray, dim: int) -> bool:
     """float32, 1-6 dimensions, at least :data:`MIN_SIZE` values, row-major or
-    channels-last memory, oneDNN loaded and on, and neither NaN nor +inf in ``x``: oneDNN
+    channels-last memory, JIT kernels for it (see :func:`_fast`), oneDNN loaded and on, and
+    neither NaN nor +inf in ``x``: oneDNN
     skips a NaN when it takes the maximum, and turns a row holding +inf into NaN at the
     +inf only, where PyTorch makes the whole row NaN (one ``max`` over ``x`` finds them)."""
-    return (x.dtype == np.float32 and 1 <= x.ndim <= 6 and x.size >= MIN_SIZE
-            and L.available() and _layout(x) is not None and np.max(x) < np.inf)
+    if not (x.dtype == np.float32 and 1 <= x.ndim <= 6 and x.size >= MIN_SIZE
+            and L.available() and _layout(x) is not None):
+        return False
+    return _fast(x.shape, _layout(x), dim) and np.max(x) < np.inf
+
+
+@functools.lru_cache(maxsize=256)
+def _fast(shape: tuple, layout: str, dim: int) -> bool:
+    """Whether oneDNN has JIT kernels for this case: a softmax along a dimension that is not
+    the innermost in memory runs its reference kernel, slower than NumPy."""
+    try:
+        plans = [_plan(shape, layout, dim, log) for log in (False, True)]
+    except L.OneDNNError:
+        return False
+    return not any(implementation_name(primitive.pd).startswith("ref")
+                   for plan in plans for primitive in (plan.forward, plan.backward))
 
 
 @functools.lru_cache(maxsize=256)

@@ -34,7 +34,7 @@ import numpy as np
 from ..onednn import library as L
 from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, activation_md, aligned_buffer, any_md,
                              is_channels_last, md_equal, md_size, plain_md, tagged_md)
-from ..onednn.primitive import Primitive, Reorder, user_scratchpad_attr
+from ..onednn.primitive import Primitive, Reorder, implementation_name, user_scratchpad_attr
 from .spec import ConvSpec, conv_spec
 
 SPATIAL_DIMS = (1, 2, 3)
@@ -260,10 +260,7 @@ def weight_gradient(plan, src: np.ndarray, diff_dst: np.ndarray, spec: ConvSpec)
 
 
 def _implementation(pd) -> str:
-    name = ctypes.c_char_p()
-    L.check(L.lib().dnnl_primitive_desc_query(pd, L.QUERY_IMPL_INFO, 0, ctypes.byref(name)),
-            "implementation query")
-    return name.value.decode()
+    return implementation_name(pd)
 
 
 def implementation(spec: ConvSpec) -> str | None:

@@ -31,6 +31,15 @@ def user_scratchpad_attr():
     return attr
 
 
+def implementation_name(pd) -> str:
+    """The implementation oneDNN chose for primitive descriptor ``pd``, e.g.
+    'jit:avx512_core' or 'ref:any' (its slow reference kernel)."""
+    name = ctypes.c_char_p()
+    L.check(L.lib().dnnl_primitive_desc_query(pd, L.QUERY_IMPL_INFO, 0, ctypes.byref(name)),
+            "implementation query")
+    return name.value.decode()
+
+
 class Primitive:
     """A primitive built from descriptor ``pd`` (which it owns), named ``what`` in errors."""
 
