@@ -99,8 +99,6 @@ def backends():
 def test_each_backend_matches_torch(backend, training, layout, affine, shape):
     x, weight, bias, mean, var, dy = make(shape, affine)
     x = arrange(x, layout)
-    if backend == "onednn":
-        assert batch_norm_onednn.supports(x, weight, bias)
     y, new_mean, new_var, grads = run_backend(backend, x, weight, bias, mean, var, dy, training)
     ty, tmean, tvar, tgrads = torch_batch_norm(x, weight, bias, mean, var, dy, training)
     assert y.shape == x.shape
@@ -146,6 +144,18 @@ def test_onednn_spreads_nan_and_inf_like_torch(value, training):
     np.testing.assert_array_equal(np.isnan(grads[0]), np.isnan(tgrads[0]))
     finite = np.isfinite(ty)
     close(y[finite], ty[finite], np.float32)
+
+
+@needs_onednn
+def test_onednn_takes_its_jit_cases_and_leaves_few_channels_last_channels():
+    many = arrange(np.ones((2, 16, 4, 4), np.float32), "channels-last")
+    assert batch_norm_onednn.supports(many, None, None)
+    assert batch_norm_onednn.supports(np.ones((2, 3, 4, 4), np.float32), None, None)
+    few = arrange(np.ones((2, 3, 4, 4), np.float32), "channels-last")
+    from convnet.ops.onednn.primitive import implementation_name
+    kernel = implementation_name(batch_norm_onednn._plan(few.shape, True, True, True, True,
+                                                         1e-5).forward.pd)
+    assert batch_norm_onednn.supports(few, None, None) == (not kernel.startswith("nspc"))
 
 
 def test_cases_onednn_leaves_to_the_other_backends():

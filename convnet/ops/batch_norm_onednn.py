@@ -34,16 +34,27 @@ from .onednn import library as L
 from .onednn.memory import (
     Memory, activation_md, empty_in_layout, in_layout, is_channels_last, plain_md,
 )
-from .onednn.primitive import Primitive, user_scratchpad_attr
+from .onednn.primitive import Primitive, implementation_name, user_scratchpad_attr
 
 DIMENSIONS = (2, 3, 4, 5)
 
 
 def supports(x: np.ndarray, weight, bias) -> bool:
-    """float32 input of 2-5 dimensions with values, float32 (or no) weight and bias, and the
-    library loaded and not turned off."""
+    """float32 input of 2-5 dimensions with values, float32 (or no) weight and bias, the
+    library loaded and not turned off, and not oneDNN's generic channels-last kernel
+    (``nspc_bnorm``, which it picks for a few channels, e.g. 3 or 6: 4x slower than the
+    compiled kernels there)."""
     return (L.available() and x.dtype == np.float32 and x.ndim in DIMENSIONS and x.size > 0
-            and all(v is None or v.dtype == np.float32 for v in (weight, bias)))
+            and all(v is None or v.dtype == np.float32 for v in (weight, bias))
+            and not _generic_channels_last(x.shape, is_channels_last(x)))
+
+
+@functools.lru_cache(maxsize=256)
+def _generic_channels_last(shape: tuple, channels_last: bool) -> bool:
+    if not channels_last:
+        return False
+    plan = _plan(shape, True, True, True, True, 1e-5)
+    return implementation_name(plan.forward.pd).startswith("nspc")
 
 
 @functools.lru_cache(maxsize=256)
