@@ -210,3 +210,31 @@ def time_impl(impl, repeats: int) -> tuple[float, float]:
     fwd = median_time(impl.forward, repeats, warmup=1, setup=impl.reset)
     fb = median_time(impl.fwd_bwd, repeats, warmup=1, setup=impl.reset)
     return fwd * 1e3, fb * 1e3
+
+
+def with_backend(choice, call):
+    """``call`` run with CONVNET_BACKEND=choice (None: as the environment has it)."""
+    if choice is None:
+        return call
+
+    def wrapped():
+        before = os.environ.get("CONVNET_BACKEND")
+        os.environ["CONVNET_BACKEND"] = choice
+        try:
+            return call()
+        finally:
+            if before is None:
+                del os.environ["CONVNET_BACKEND"]
+            else:
+                os.environ["CONVNET_BACKEND"] = before
+    return wrapped
+
+
+def both_backends_vs_torch(ours: Callable[[], object], theirs: Callable[[], object],
+                           repeats: int):
+    """``(convnet as installed, convnet with CONVNET_BACKEND=numpy, torch, ratio, numpy
+    ratio)``: seconds and convnet/torch ratios, each pair timed by :func:`paired_times`."""
+    (default, other), ratio = paired_times([ours, theirs], repeats)
+    (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs], repeats)
+    return default, numpy_only, other, ratio, numpy_ratio
+

@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, geomean, import_torch, machine_note, paired_times, print_table,
+    add_repo_to_path, both_backends_vs_torch, geomean, import_torch, machine_note, print_table,
 )
-from depthwise import channels_last, with_backend  # noqa: E402
+from depthwise import channels_last  # noqa: E402
 
 add_repo_to_path()
 
@@ -96,9 +96,8 @@ def main() -> None:
         ours, theirs = convnet_call(ours_f, x, g), torch_call(torch, theirs_f, x, g)
         for a, b in zip(ours(), theirs()):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1, np.abs(b).max()))
-        (default, other), ratio = paired_times([ours, theirs], repeats)
-        (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs],
-                                                    repeats)
+        default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(ours, theirs,
+                                                                                repeats)
         ratios["default"].append(ratio)
         ratios["numpy"].append(numpy_ratio)
         rows.append([f"{name} {'x'.join(map(str, shape))}", default * 1e3, numpy_only * 1e3,

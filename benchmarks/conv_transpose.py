@@ -23,9 +23,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, geomean, import_torch, machine_note, paired_times, print_table,
+    add_repo_to_path, both_backends_vs_torch, geomean, import_torch, machine_note, print_table,
 )
-from depthwise import with_backend  # noqa: E402
 
 add_repo_to_path()
 
@@ -90,9 +89,8 @@ def main() -> None:
         theirs = torch_call(torch, x, weight, g, stride, padding)
         for a, b in zip(ours(), theirs()):
             np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(b).max())
-        (default, other), ratio = paired_times([ours, theirs], repeats)
-        (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs],
-                                                    repeats)
+        default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(ours, theirs,
+                                                                                repeats)
         ratios["default"].append(ratio)
         ratios["numpy"].append(numpy_ratio)
         n, c, h, w, out, k, s, p = shape

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, geomean, import_torch, machine_note, paired_times, print_table,
+    add_repo_to_path, both_backends_vs_torch, geomean, import_torch, machine_note, print_table,
 )
 
 add_repo_to_path()
@@ -103,24 +103,6 @@ def check(torch) -> None:
                                        rtol=1e-4, atol=1e-5)
 
 
-def with_backend(choice, call):
-    """``call`` run with CONVNET_BACKEND=choice (None: as the environment has it)."""
-    if choice is None:
-        return call
-
-    def wrapped():
-        before = os.environ.get("CONVNET_BACKEND")
-        os.environ["CONVNET_BACKEND"] = choice
-        try:
-            return call()
-        finally:
-            if before is None:
-                del os.environ["CONVNET_BACKEND"]
-            else:
-                os.environ["CONVNET_BACKEND"] = before
-    return wrapped
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds per shape")
@@ -139,9 +121,8 @@ def main() -> None:
             ours = convnet_calls(x, k, g, shape[4], nhwc)
             theirs = torch_calls(torch, x, k, g, shape[4], nhwc)
             for index, name in ((0, "fwd"), (1, "f+b")):
-                (default, other), ratio = paired_times([ours[index], theirs[index]], repeats)
-                (numpy_only, _), numpy_ratio = paired_times(
-                    [with_backend("numpy", ours[index]), theirs[index]], repeats)
+                default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(
+                    ours[index], theirs[index], repeats)
                 ratios.setdefault((layout, name, "default"), []).append(ratio)
                 ratios.setdefault((layout, name, "numpy"), []).append(numpy_ratio)
                 row += [default * 1e3, numpy_only * 1e3, other * 1e3, ratio, numpy_ratio]

@@ -152,6 +152,13 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
 
 def _class_cross_entropy(input, x, indices, w, ignore_index, reduction, unbatched):
     loss, saved = loss_ops.class_cross_entropy_forward(x, indices, w, ignore_index, reduction)
+    return _input_only_loss(input, x, loss, unbatched, reduction,
+                            lambda dy: loss_ops.class_cross_entropy_backward(dy, saved))
+
+
+def _input_only_loss(input, x, loss, unbatched: bool, reduction: str, gradient):
+    """``loss`` recorded with ``input`` its one parent; ``gradient(dy)`` gives the batched
+    input's gradient (an unbatched input's loss and gradient lose and regain the batch)."""
     if unbatched and reduction == "none":
         loss = loss[0]
     input_shape = np.shape(array_of(input, "input"))
@@ -159,9 +166,9 @@ def _class_cross_entropy(input, x, indices, w, ignore_index, reduction, unbatche
     def backward(dy):
         if unbatched and reduction == "none":
             dy = dy[None]
-        return (loss_ops.class_cross_entropy_backward(dy, saved).reshape(input_shape), None)
+        return (gradient(dy).reshape(input_shape),)
 
-    return record(np.asarray(loss, dtype=x.dtype), (input, None), backward)
+    return record(np.asarray(loss, dtype=x.dtype), (input,), backward)
 
 
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
@@ -187,16 +194,8 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     indices = _class_indices(target, x.shape, unbatched, ignore_index)
     coeff, denominator = loss_ops.class_coefficients(indices, x.shape, x.dtype, w, ignore_index)
     loss, saved = loss_ops.nll_forward(x, coeff, reduction, denominator)
-    if unbatched and reduction == "none":
-        loss = loss[0]
-    input_shape = np.shape(array_of(input, "input"))
-
-    def backward(dy):
-        if unbatched and reduction == "none":
-            dy = dy[None]
-        return (loss_ops.nll_backward(dy, saved).reshape(input_shape),)
-
-    return record(np.asarray(loss, dtype=x.dtype), (input,), backward)
+    return _input_only_loss(input, x, loss, unbatched, reduction,
+                            lambda dy: loss_ops.nll_backward(dy, saved))
 
 
 def _elementwise_operand(value, name: str, dtype, reference_shape) -> np.ndarray:
