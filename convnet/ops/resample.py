@@ -124,7 +124,12 @@ def _weights_along(weights: np.ndarray, ndim: int, axis: int, dtype) -> np.ndarr
 
 
 def resample_forward(x: np.ndarray, axes: tuple[AxisMap, ...]) -> np.ndarray:
-    """Resample the trailing ``len(axes)`` dims of ``x``; the last axis first (as torch)."""
+    """Resample the trailing ``len(axes)`` dims of ``x``; the last axis first (as torch).
+    Whole-factor nearest upsampling of float32 goes to oneDNN where it loads
+    (:mod:`.resample_onednn`)."""
+    from . import resample_onednn
+    if resample_onednn.supports(x, axes):
+        return resample_onednn.forward(x, axes)
     leading = x.ndim - len(axes)
     for offset in reversed(range(len(axes))):
         axis, plan = leading + offset, axes[offset]
@@ -151,6 +156,9 @@ def _scatter_add(folded: np.ndarray, index: np.ndarray, values: np.ndarray) -> N
 
 def resample_backward(dy: np.ndarray, axes: tuple[AxisMap, ...]) -> np.ndarray:
     """Gradient of :func:`resample_forward`: scatter-add along each axis, in reverse order."""
+    from . import resample_onednn
+    if resample_onednn.supports(dy, axes):
+        return resample_onednn.backward(dy, axes)
     leading = dy.ndim - len(axes)
     for offset in range(len(axes)):
         axis, plan = leading + offset, axes[offset]

@@ -113,6 +113,12 @@ _SIGNATURES = {
     "dnnl_softmax_backward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_int,
          handle, handle], ctypes.c_int),
+    "dnnl_resampling_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, handle,
+         handle, handle], ctypes.c_int),
+    "dnnl_resampling_backward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, ctypes.c_void_p, handle, handle, handle,
+         handle], ctypes.c_int),
     "dnnl_batch_normalization_forward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, ctypes.c_float,
          ctypes.c_uint, handle], ctypes.c_int),
