@@ -1,4 +1,5 @@
-"""Benchmark activations, softmax and segmentation cross-entropy: convnet vs PyTorch.
+"""Benchmark activations, softmax, segmentation cross-entropy and bilinear upsampling:
+convnet vs PyTorch.
 
 Run from the repository root:
 
@@ -9,7 +10,8 @@ Each case is a forward and a backward pass on float32 (N, C, H, W) activations i
 channels-last memory (what convnet's convolutions return; PyTorch's tensors in
 ``channels_last`` too), timed three ways in interleaved blocks (benchmarks/_timing.
 paired_times): convnet as installed (oneDNN's eltwise and softmax primitives where the
-library loads: :mod:`convnet.ops.eltwise_onednn`, :mod:`convnet.ops.softmax_onednn`),
+library loads: :mod:`convnet.ops.eltwise_onednn`, :mod:`convnet.ops.softmax_onednn`,
+:mod:`convnet.ops.resample_onednn`),
 convnet with ``CONVNET_BACKEND=numpy`` (the NumPy formulas) and PyTorch (2 threads). Ratios
 are convnet / PyTorch (< 1: convnet faster). Results are checked against PyTorch first.
 """
@@ -32,6 +34,7 @@ add_repo_to_path()
 
 SHAPE = (32, 96, 28, 28)            # an EfficientNet/MobileNet stage at CIFAR-like sizes
 SEGMENTATION = (8, 21, 128, 128)    # 21 classes (Pascal VOC) at 128x128
+UPSAMPLE = (8, 64, 64, 64)          # a decoder stage going to 128x128
 
 
 def cases(torch):
@@ -51,6 +54,9 @@ def cases(torch):
          lambda x: TF.softmax(x, dim=1)),
         ("cross-entropy, segmentation", SEGMENTATION,
          lambda x: F.cross_entropy(x, target_c), lambda x: TF.cross_entropy(x, target_t)),
+        ("bilinear upsampling x2", UPSAMPLE,
+         lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"),
+         lambda x: TF.interpolate(x, scale_factor=2, mode="bilinear")),
     ]
 
 
@@ -92,7 +98,8 @@ def main() -> None:
     for name, shape, ours_f, theirs_f in cases(torch)[:2] if args.quick else cases(torch):
         rng = np.random.default_rng(0)
         x = channels_last((rng.standard_normal(shape) * 3).astype(np.float32))
-        g = channels_last(rng.standard_normal(shape).astype(np.float32))
+        out_shape = tuple(theirs_f(torch.from_numpy(x)).shape) or shape   # unused if a scalar
+        g = channels_last(rng.standard_normal(out_shape).astype(np.float32))
         ours, theirs = convnet_call(ours_f, x, g), torch_call(torch, theirs_f, x, g)
         for a, b in zip(ours(), theirs()):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1, np.abs(b).max()))

@@ -70,6 +70,7 @@ class AxisMap:
     lambda0: np.ndarray
     index1: np.ndarray | None = None      # None for nearest (a single tap of weight 1)
     lambda1: np.ndarray | None = None
+    half_pixel: bool = False   # linear, align_corners=False, scale in/out: oneDNN's linear map
 
 
 def nearest_axis(in_size: int, out_size: int, scale_factor: float | None,
@@ -99,7 +100,7 @@ def linear_axis(in_size: int, out_size: int, scale_factor: float | None, align_c
     if out_size == in_size:                         # torch copies (even for a scale_factor)
         index = np.arange(out_size)
         return AxisMap(in_size, index, np.ones(out_size, dtype=dtype), index,
-                       np.zeros(out_size, dtype=dtype))
+                       np.zeros(out_size, dtype=dtype), half_pixel=True)
     if align_corners:
         scale = dtype(in_size - 1) / dtype(out_size - 1) if out_size > 1 else dtype(0)
         source = np.arange(out_size, dtype=dtype) * scale
@@ -114,7 +115,8 @@ def linear_axis(in_size: int, out_size: int, scale_factor: float | None, align_c
     index0 = np.minimum(np.floor(source.astype(np.float32)).astype(np.int64), in_size - 1)
     lambda1 = np.clip(source - index0.astype(dtype), dtype(0), dtype(1))
     index1 = np.minimum(index0 + 1, in_size - 1)
-    return AxisMap(in_size, index0, dtype(1) - lambda1, index1, lambda1)
+    half_pixel = not align_corners and scale == dtype(in_size) / dtype(out_size)
+    return AxisMap(in_size, index0, dtype(1) - lambda1, index1, lambda1, bool(half_pixel))
 
 
 def _weights_along(weights: np.ndarray, ndim: int, axis: int, dtype) -> np.ndarray:
@@ -125,8 +127,8 @@ def _weights_along(weights: np.ndarray, ndim: int, axis: int, dtype) -> np.ndarr
 
 def resample_forward(x: np.ndarray, axes: tuple[AxisMap, ...]) -> np.ndarray:
     """Resample the trailing ``len(axes)`` dims of ``x``; the last axis first (as torch).
-    Whole-factor nearest upsampling of float32 goes to oneDNN where it loads
-    (:mod:`.resample_onednn`)."""
+    Whole-factor nearest and half-pixel linear resampling of float32 go to oneDNN where it
+    loads (:mod:`.resample_onednn`)."""
     from . import resample_onednn
     if resample_onednn.supports(x, axes):
         return resample_onednn.forward(x, axes)
