@@ -18,7 +18,8 @@ import platform
 # NumPy/numba for the cases its ``supports`` refuses)
 ONEDNN_FAMILIES = ("transposed convolution", "max/average pooling", "batch normalisation",
                    "SiLU, GELU, hardswish, hardsigmoid", "softmax, log-softmax",
-                   "nearest upsampling by whole factors")
+                   "nearest upsampling by whole factors, linear resampling",
+                   "fully connected layers")
 
 
 def collect() -> dict:

@@ -19,7 +19,13 @@ import numpy as np
 
 # -------------------------------------------------------------------- linear
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None):
-    """``y = x @ weight.T + bias``; x (*, in), weight (out, in), bias (out,) -> y (*, out)."""
+    """``y = x @ weight.T + bias``; x (*, in), weight (out, in), bias (out,) -> y (*, out).
+    Large float32 layers run on oneDNN's inner product where it loads
+    (:mod:`.linear_onednn`)."""
+    from . import linear_onednn
+    if linear_onednn.supports(x, weight, bias):
+        y, saved = linear_onednn.forward(x, weight, bias)
+        return y, ("onednn", saved)
     y = x @ weight.T
     if bias is not None:
         y = y + bias
@@ -28,6 +34,9 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None):
 
 def linear_backward(dy: np.ndarray, saved):
     """``(dx, dweight, dbias)``: ``dy @ W``, ``sum over rows of dy^T x``, ``sum of dy``."""
+    if isinstance(saved[0], str):          # ("onednn", its saved tuple)
+        from . import linear_onednn
+        return linear_onednn.backward(dy, saved[1])
     x, weight, has_bias = saved
     dx = dy @ weight
     rows_dy = dy.reshape(-1, dy.shape[-1])
@@ -198,7 +207,7 @@ def batch_norm_backward(dy: np.ndarray, saved):
     ``dxhat = dy * weight``. eval: ``dx = dy * weight * inv_std``.
     """
     if isinstance(saved[0], str):   # oneDNN's, or the compiled channels-last path
-        if saved[0] == "onednn":
+        if isinstance(saved[0], str):          # ("onednn", its saved tuple)
             from . import batch_norm_onednn
             return batch_norm_onednn.backward(dy, saved)
         return _batch_norm_rows_backward(dy, saved)

@@ -128,6 +128,14 @@ _SIGNATURES = {
     "dnnl_pooling_backward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, Dims, Dims, Dims, Dims,
          Dims, handle, handle], ctypes.c_int),
+    "dnnl_inner_product_forward_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, handle, handle],
+        ctypes.c_int),
+    "dnnl_inner_product_backward_data_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, handle, handle, handle, handle, handle], ctypes.c_int),
+    "dnnl_inner_product_backward_weights_primitive_desc_create": (
+        [ctypes.POINTER(handle), handle, handle, handle, handle, handle, handle, handle],
+        ctypes.c_int),
     "dnnl_convolution_backward_weights_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, handle, Dims,
          Dims, Dims, Dims, handle, handle], ctypes.c_int),
