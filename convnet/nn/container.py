@@ -67,9 +67,10 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
+        """Each module in turn; in inference, a (convolution, batch norm, activation) run
+        is one fused oneDNN primitive (:mod:`convnet.nn.inference_fusion`)."""
+        from .inference_fusion import run_sequence
+        return run_sequence(list(self._modules.values()), x)
 
 
 class ModuleList(Module):

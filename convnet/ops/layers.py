@@ -207,7 +207,7 @@ def batch_norm_backward(dy: np.ndarray, saved):
     ``dxhat = dy * weight``. eval: ``dx = dy * weight * inv_std``.
     """
     if isinstance(saved[0], str):   # oneDNN's, or the compiled channels-last path
-        if isinstance(saved[0], str):          # ("onednn", its saved tuple)
+        if saved[0] == "onednn":
             from . import batch_norm_onednn
             return batch_norm_onednn.backward(dy, saved)
         return _batch_norm_rows_backward(dy, saved)

@@ -128,6 +128,14 @@ _SIGNATURES = {
     "dnnl_pooling_backward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, Dims, Dims, Dims, Dims,
          Dims, handle, handle], ctypes.c_int),
+    "dnnl_post_ops_create": ([ctypes.POINTER(handle)], ctypes.c_int),
+    "dnnl_post_ops_destroy": ([handle], ctypes.c_int),
+    "dnnl_post_ops_append_binary": ([handle, ctypes.c_int, handle], ctypes.c_int),
+    "dnnl_post_ops_append_sum": ([handle, ctypes.c_float, ctypes.c_int32, ctypes.c_int],
+                                 ctypes.c_int),
+    "dnnl_post_ops_append_eltwise": ([handle, ctypes.c_int, ctypes.c_float, ctypes.c_float],
+                                     ctypes.c_int),
+    "dnnl_primitive_attr_set_post_ops": ([handle, handle], ctypes.c_int),
     "dnnl_inner_product_forward_primitive_desc_create": (
         [ctypes.POINTER(handle), handle, ctypes.c_int, handle, handle, handle, handle, handle],
         ctypes.c_int),

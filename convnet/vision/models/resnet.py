@@ -33,6 +33,7 @@ from __future__ import annotations
 import convnet
 
 from ... import nn
+from ...nn.inference_fusion import conv_bn_act
 from ._registry import build, register_model
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
@@ -76,9 +77,10 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        residual = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        # fused into oneDNN primitives in inference (convnet.nn.inference_fusion)
+        out = conv_bn_act(self.conv1, self.bn1, self.relu, x)
         shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(residual + shortcut)
+        return conv_bn_act(self.conv2, self.bn2, self.relu, out, shortcut)
 
 
 class Bottleneck(nn.Module):
@@ -104,11 +106,10 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        out = conv_bn_act(self.conv1, self.bn1, self.relu, x)
+        out = conv_bn_act(self.conv2, self.bn2, self.relu, out)
         shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + shortcut)
+        return conv_bn_act(self.conv3, self.bn3, self.relu, out, shortcut)
 
 
 class ResNet(nn.Module):
@@ -182,7 +183,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*stage)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(conv_bn_act(self.conv1, self.bn1, self.relu, x))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(convnet.flatten(self.avgpool(x), 1))
 

@@ -1,0 +1,223 @@
+"""Inference fusion: a convolution, the eval-mode batch norm after it, a residual sum and an
+activation run as one oneDNN primitive when no gradient is wanted.
+
+In PyTorch's eager mode each layer of ``relu(bn(conv(x)) + shortcut)`` reads and writes
+the whole activation; oneDNN's post-ops (:mod:`convnet.ops.conv.onednn_fused`) apply the
+batch norm's per-channel scale and shift, the sum and the activation while the convolution
+writes its output, so the output is written once. convnet does this by itself, with no
+change to a model: :class:`~convnet.nn.Sequential` fuses runs of (convolution, batch norm,
+activation) it holds, and the residual blocks (torchvision's ResNets, the CIFAR ResNets)
+fuse their own layers. It applies only where the result is the same computation:
+
+- no gradient is wanted: under ``convnet.no_grad()`` / ``inference_mode()``, or nothing
+  involved requires one (the input, the weights, the shortcut);
+- the batch norm is in eval mode with running statistics (a batch norm in training mode
+  normalises with the batch's own statistics and updates its running ones: not fused);
+- no forward hook (or pre-hook) on any of the layers (a hook sees each layer's output, so
+  every layer must produce one), each layer a plain Conv / BatchNorm / activation module
+  whose ``forward`` is the library's own;
+- oneDNN is loaded and on, and has a JIT kernel for the fused primitive; float32.
+
+- with an activation: no NaN or inf in the input, the weights or the shortcut (one
+  pass over each). oneDNN's fused ReLU turns a NaN into 0 and its SiLU, GELU and hardswish
+  give NaN for an infinite input, where PyTorch keeps NaN and gives +-inf; non-finite values
+  run unfused, so the answer is PyTorch's.
+
+Otherwise the layers run one by one, as written. The fused result differs from the unfused
+one only by rounding: the batch norm becomes ``z * scale + shift`` with
+``scale = weight / sqrt(var + eps)`` and ``shift = bias - mean * scale`` (both formed in
+float64, then rounded), as ``torch.nn.utils.fusion.fuse_conv_bn_eval`` does with weights.
+
+Example:
+    >>> import convnet, convnet.nn as nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, rng=0), nn.BatchNorm2d(8),
+    ...                     nn.ReLU()).eval()
+    >>> x = convnet.randn(2, 3, 16, 16)
+    >>> with convnet.no_grad():
+    ...     fused = net(x)                              # one primitive where oneDNN loads
+    >>> with fusion_disabled():
+    ...     unfused = net(x)
+    >>> bool(abs(fused - unfused).max() < 1e-5)
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from ..grad_mode import is_grad_enabled
+from ..ops.conv import onednn_fused
+from ..ops.conv.spec import conv_spec
+from ..ops.onednn import library as L
+from ..tensor import Tensor
+from . import activation as act
+from . import activation_more as more
+from .conv import _ConvNd
+from .regularization import _BatchNorm
+
+__all__ = ["fusion_disabled", "fused_conv", "run_sequence"]
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def fusion_disabled():
+    """Run every layer on its own inside the block (to compare, or to time the difference).
+
+    Example:
+        >>> with fusion_disabled():
+        ...     pass
+    """
+    before = getattr(_local, "disabled", False)
+    _local.disabled = True
+    try:
+        yield
+    finally:
+        _local.disabled = before
+
+
+def _activation(module) -> tuple[str, float] | None:
+    """(oneDNN post-op name, leaky slope) of an activation module, or None."""
+    kind = type(module)
+    if kind is act.ReLU:
+        return "relu", 0.0
+    if kind is act.LeakyReLU:
+        return "leaky_relu", float(module.negative_slope)
+    if kind is more.GELU:
+        return ("gelu_tanh" if module.approximate == "tanh" else "gelu"), 0.0
+    names = {more.ReLU6: "relu6", more.SiLU: "silu", more.Hardswish: "hardswish",
+             act.Sigmoid: "sigmoid", act.Tanh: "tanh"}
+    return (names[kind], 0.0) if kind in names else None
+
+
+def _hookless(module) -> bool:
+    return not (module.__dict__.get("_forward_hooks")
+                or module.__dict__.get("_forward_pre_hooks")
+                or module.__dict__.get("_backward_hooks"))
+
+
+def _plain(module, base) -> bool:
+    """An instance of ``base`` with the library's own forward and no hooks."""
+    return isinstance(module, base) and type(module).forward is base.forward and \
+        _hookless(module)
+
+
+def _conv_ok(conv) -> bool:
+    return (_plain(conv, _ConvNd) and conv.net_input == "sum" and conv.algorithm == "auto"
+            and getattr(conv, "bias_kind", "tied") != "untied")
+
+
+def _bn_ok(bn, channels: int) -> bool:
+    return (bn is not None and _plain(bn, _BatchNorm) and not bn.training
+            and bn.running_mean is not None and bn.num_features == channels)
+
+
+def _array(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _wants_grad(*values) -> bool:
+    return is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad
+                                     for v in values)
+
+
+def _finite(array: np.ndarray) -> bool:
+    """No NaN or inf in ``array``: its dot product with itself is finite (one pass; values
+    beyond 1e19 also overflow it, and then the layers just run unfused)."""
+    flat = array.reshape(-1) if array.flags.c_contiguous else None
+    if flat is None:
+        order = np.argsort(array.strides)[::-1]
+        permuted = array.transpose(order)
+        flat = permuted.reshape(-1) if permuted.flags.c_contiguous else None
+    if flat is None:
+        return bool(np.isfinite(array).all())
+    return bool(np.isfinite(np.dot(flat, flat)))
+
+
+def _scale_shift(bn):
+    variance = np.asarray(_array(bn.running_var), np.float64)
+    scale = 1.0 / np.sqrt(variance + bn.eps)
+    if bn.weight is not None:
+        scale = scale * np.asarray(_array(bn.weight), np.float64)
+    shift = -np.asarray(_array(bn.running_mean), np.float64) * scale
+    if bn.bias is not None:
+        shift = shift + np.asarray(_array(bn.bias), np.float64)
+    return scale.astype(np.float32), shift.astype(np.float32)
+
+
+def fused_conv(conv, bn, activation, x, residual=None):
+    """``activation(bn(conv(x)) + residual)`` as one oneDNN primitive (a Tensor), or None
+    where it cannot be fused (see the module doc); ``bn``, ``activation`` and ``residual``
+    may each be None."""
+    if getattr(_local, "disabled", False) or not L.preferred() or not _conv_ok(conv):
+        return None
+    post = None if activation is None else _activation(activation)
+    if activation is not None and (post is None or not _hookless(activation)):
+        return None
+    if bn is not None and not _bn_ok(bn, conv.out_channels):
+        return None
+    if _wants_grad(x, conv.weight, conv.bias, residual, *(() if bn is None else
+                                                          (bn.weight, bn.bias))):
+        return None
+    data, weight = _array(x), _array(conv.weight)
+    bias = None if conv.bias is None else _array(conv.bias)
+    if not (isinstance(data, np.ndarray) and data.dtype == np.float32
+            and data.ndim == conv.spatial_dims + 2):
+        return None
+    spec = conv_spec(data.shape, data.dtype, weight.shape, None if bias is None else bias.shape,
+                     conv.stride, conv.padding, conv.dilation, conv.groups, conv.padding_mode,
+                     spatial_dims=conv.spatial_dims)
+    residual_data = None if residual is None else _array(residual)
+    if residual_data is not None and (not isinstance(residual_data, np.ndarray)
+                                      or residual_data.shape != spec.output_shape
+                                      or residual_data.dtype != np.float32):
+        return None
+    name, slope = post if post is not None else (None, 0.0)
+    if not onednn_fused.supports(spec, data, weight) or onednn_fused.plan(
+            spec, bn is not None, residual is not None, name, slope) is None:
+        return None
+    if name is not None and not all(_finite(a) for a in (data, weight, residual_data)
+                                    if a is not None):
+        return None
+    scale, shift = _scale_shift(bn) if bn is not None else (None, None)
+    return Tensor(onednn_fused.forward(data, weight, bias, spec, scale, shift, residual_data,
+                                       name, slope))
+
+
+def conv_bn_act(conv, bn, activation, x, residual=None):
+    """``activation(bn(conv(x)) + residual)``: fused where :func:`fused_conv` can, else the
+    layers one by one (their hooks, training mode and gradients as usual); ``bn``,
+    ``activation`` and ``residual`` may be None."""
+    fused = fused_conv(conv, bn, activation, x, residual)
+    if fused is not None:
+        return fused
+    out = conv(x)
+    if bn is not None:
+        out = bn(out)
+    if residual is not None:
+        out = out + residual
+    return out if activation is None else activation(out)
+
+
+def run_sequence(modules, x):
+    """Apply ``modules`` in order, fusing each (convolution, [batch norm], [activation]) run
+    that :func:`fused_conv` takes (what :class:`~convnet.nn.Sequential` does)."""
+    index, count = 0, len(modules)
+    while index < count:
+        module = modules[index]
+        if isinstance(module, _ConvNd) and not getattr(_local, "disabled", False):
+            following = modules[index + 1:index + 3]
+            bn = following[0] if following and isinstance(following[0], _BatchNorm) else None
+            rest = following[1:] if bn is not None else following
+            activation = rest[0] if rest and _activation(rest[0]) is not None else None
+            fused = fused_conv(module, bn, activation, x) if (bn or activation) else None
+            if fused is not None:
+                x = fused
+                index += 1 + (bn is not None) + (activation is not None)
+                continue
+        x = module(x)
+        index += 1
+    return x

@@ -1,0 +1,218 @@
+"""Inference fusion (convnet.nn.inference_fusion, convnet.ops.conv.onednn_fused): a
+convolution, its eval-mode batch norm, a residual sum and an activation as one oneDNN
+primitive, against PyTorch's eval-mode layers run one by one (and torchvision's models), and
+the cases that must not fuse (hooks, training mode, gradients wanted, float64, oneDNN off).
+
+Tolerance: the fused batch norm is ``z * scale + shift`` instead of
+``(z - mean) / sqrt(var + eps) * weight + bias``; the two roundings differ by a few ulps of
+the largest of ``|z * scale|`` and ``|shift|``, so the bound is 8 ulps of that magnitude."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnet
+import convnet.nn as nn
+from convnet.nn.inference_fusion import fused_conv, fusion_disabled
+from convnet.ops.conv import onednn_fused
+from convnet.ops.onednn import library as onednn_library
+
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
+
+EPS32 = np.finfo(np.float32).eps
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    calls = []
+    original = onednn_fused.forward
+    monkeypatch.setattr(onednn_fused, "forward",
+                        lambda *args, **kw: calls.append(1) or original(*args, **kw))
+    return calls
+
+
+def expected_calls(count):
+    return count if onednn_library.available() else 0
+
+
+def randomise_batch_norms(module, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean[...] = rng.normal(0, 0.3, layer.num_features)
+            layer.running_var[...] = rng.uniform(0.5, 1.5, layer.num_features)
+            layer.weight.data[...] = rng.uniform(0.5, 1.5, layer.num_features)
+            layer.bias.data[...] = rng.normal(0, 0.3, layer.num_features)
+
+
+def torch_twin(layers):
+    """PyTorch's eval-mode copy of a list of convnet layers (Conv2d, BatchNorm2d, activations)."""
+    twins = []
+    for layer in layers:
+        if isinstance(layer, nn.Conv2d):
+            twin = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                   layer.stride, layer.padding, layer.dilation, layer.groups,
+                                   bias=layer.bias is not None)
+        elif isinstance(layer, nn.BatchNorm2d):
+            twin = torch.nn.BatchNorm2d(layer.num_features, eps=layer.eps)
+        else:
+            twin = ACTIVATIONS[type(layer).__name__][1](layer)
+        twin.load_state_dict({k: torch.from_numpy(np.array(v))
+                              for k, v in layer.state_dict().items()}, strict=False)
+        twins.append(twin)
+    return torch.nn.Sequential(*twins).eval()
+
+
+ACTIVATIONS = {
+    "ReLU": (lambda: nn.ReLU(), lambda m: torch.nn.ReLU()),
+    "LeakyReLU": (lambda: nn.LeakyReLU(0.2), lambda m: torch.nn.LeakyReLU(m.negative_slope)),
+    "ReLU6": (lambda: nn.ReLU6(), lambda m: torch.nn.ReLU6()),
+    "SiLU": (lambda: nn.SiLU(), lambda m: torch.nn.SiLU()),
+    "Hardswish": (lambda: nn.Hardswish(), lambda m: torch.nn.Hardswish()),
+    "GELU": (lambda: nn.GELU(), lambda m: torch.nn.GELU()),
+    "Sigmoid": (lambda: nn.Sigmoid(), lambda m: torch.nn.Sigmoid()),
+    "Tanh": (lambda: nn.Tanh(), lambda m: torch.nn.Tanh()),
+}
+
+
+def bound(reference, scale=1.0):
+    return 8 * EPS32 * scale * max(1.0, float(np.abs(reference).max()))
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("with_bn", [True, False])
+def test_sequential_conv_bn_activation_matches_torch(activation, with_bn, fused_calls):
+    rng = np.random.default_rng(1)
+    layers = [nn.Conv2d(8, 16, 3, padding=1, rng=rng)]
+    layers += [nn.BatchNorm2d(16)] if with_bn else []
+    layers.append(ACTIVATIONS[activation][0]())
+    net = nn.Sequential(*layers).eval()
+    randomise_batch_norms(net)
+    x = rng.standard_normal((4, 8, 12, 12)).astype(np.float32)
+    with convnet.no_grad():
+        y = net(convnet.from_numpy(x)).data
+    expected = torch_twin(layers)(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(y, expected, rtol=0, atol=bound(expected, 4))
+    assert len(fused_calls) == expected_calls(1)
+
+
+def test_basic_block_with_shortcuts_matches_torch(fused_calls):
+    """nn.BasicBlock (option A shortcut: a strided, zero-padded view; option B: a 1x1
+    projection) fuses both convolutions, the second with the residual sum."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 8, 10, 10)).astype(np.float32)
+    for shortcut in ("A", "B"):
+        block = nn.BasicBlock(8, 16, stride=2, rng=rng, shortcut=shortcut).eval()
+        randomise_batch_norms(block, seed=3)
+        with convnet.no_grad():
+            y = block(convnet.from_numpy(x)).data
+        with fusion_disabled(), convnet.no_grad():
+            unfused = block(convnet.from_numpy(x)).data
+        branch = torch_twin([block.conv1, block.bn1, block.relu, block.conv2, block.bn2])
+        xt = torch.from_numpy(x)
+        if shortcut == "A":
+            view = xt[:, :, ::2, ::2]
+            short = torch.nn.functional.pad(view, (0, 0, 0, 0, 4, 4))
+        else:
+            short = torch_twin(list(block.downsample))(xt)
+        expected = torch.relu(branch(xt) + short).detach().numpy()
+        np.testing.assert_allclose(y, expected, rtol=0, atol=bound(expected, 8))
+        np.testing.assert_allclose(unfused, expected, rtol=0, atol=bound(expected, 8))
+    assert len(fused_calls) == expected_calls(2 + 3)       # option B: also its projection
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "resnext50_32x4d"])
+def test_torchvision_models_in_eval_match(name, fused_calls):
+    from torchvision_oracle import import_torchvision
+    torchvision = import_torchvision()
+    import convnet.vision.models as models
+    torch.manual_seed(0)
+    theirs = torchvision.models.get_model(name).eval()
+    for layer in theirs.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(layer.running_var, 0.5, 1.5)
+            torch.nn.init.normal_(layer.running_mean, 0, 0.1)
+            torch.nn.init.uniform_(layer.weight, 0.5, 1.5)
+    ours = models.get_model(name).eval()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(4).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    with convnet.no_grad():
+        y = ours(convnet.from_numpy(x)).data
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    assert len(fused_calls) >= expected_calls(10)
+
+
+def conv_bn_relu(seed=5):
+    rng = np.random.default_rng(seed)
+    net = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1, rng=rng), nn.BatchNorm2d(8), nn.ReLU())
+    randomise_batch_norms(net)
+    return net.eval(), rng.standard_normal((2, 4, 9, 9)).astype(np.float32)
+
+
+def test_a_hook_on_any_layer_sees_its_output(fused_calls):
+    net, x = conv_bn_relu()
+    seen = []
+    handle = net[1].register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    with convnet.no_grad():
+        net(convnet.from_numpy(x))
+    assert seen == [(2, 8, 9, 9)] and fused_calls == []
+    handle.remove()
+    with convnet.no_grad():
+        net(convnet.from_numpy(x))
+    assert len(fused_calls) == expected_calls(1)
+
+
+def test_training_mode_and_wanted_gradients_are_not_fused(fused_calls):
+    net, x = conv_bn_relu()
+    xt = torch.from_numpy(x)
+    twin = torch_twin(list(net))
+    net.train()
+    with convnet.no_grad():             # training-mode batch norm: batch statistics, updated
+        y = net(convnet.from_numpy(x)).data
+    twin.train()
+    with torch.no_grad():
+        expected = twin(xt).numpy()
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(net[1].running_mean, twin[1].running_mean.numpy(), atol=1e-6)
+    net.eval()
+    twin.eval()
+    out = net(convnet.from_numpy(x))     # grad mode on, weights require grad: not fused
+    out.sum().backward()
+    reference = twin(xt)
+    reference.sum().backward()
+    np.testing.assert_allclose(net[0].weight.grad, twin[0].weight.grad.numpy(), rtol=1e-4,
+                               atol=1e-4)
+    assert fused_calls == []
+    inputs = convnet.from_numpy(x).requires_grad_(True)
+    with convnet.no_grad():             # no_grad: fused even for an input that wants grad
+        net(inputs)
+    assert len(fused_calls) == expected_calls(1)
+
+
+def test_cases_left_unfused(fused_calls):
+    net, x = conv_bn_relu()
+    with convnet.no_grad():
+        with fusion_disabled():
+            net(convnet.from_numpy(x))
+        net.double()(convnet.from_numpy(x.astype(np.float64)))      # float64: NumPy
+    assert fused_calls == []
+    conv = nn.Conv2d(4, 8, 3, padding=1, padding_mode="reflect").eval()
+    with convnet.no_grad():
+        assert fused_conv(conv, None, nn.ReLU(), convnet.from_numpy(x)) is None
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf_spread_as_in_torch(bad):
+    net, x = conv_bn_relu()
+    x[0, 1, 4, 4], x[1, 0, 0, 0] = bad, -bad
+    with convnet.no_grad():
+        y = net(convnet.from_numpy(x)).data
+    expected = torch_twin(list(net))(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(y[finite], expected[finite], rtol=0, atol=bound(expected[finite],
+                                                                               4))
