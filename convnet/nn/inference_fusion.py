@@ -13,9 +13,9 @@ fuse their own layers. It applies only where the result is the same computation:
   involved requires one (the input, the weights, the shortcut);
 - the batch norm is in eval mode with running statistics (a batch norm in training mode
   normalises with the batch's own statistics and updates its running ones: not fused);
-- no forward hook (or pre-hook) on any of the layers (a hook sees each layer's output, so
-  every layer must produce one), each layer a plain Conv / BatchNorm / activation module
-  whose ``forward`` is the library's own;
+- no forward hook (or pre-hook) on any of the layers and no ``forward`` wrapped on one (a
+  hook sees each layer's output, so every layer must produce one), each layer a plain
+  Conv / BatchNorm / activation module whose ``forward`` is the library's own;
 - oneDNN is loaded and on, and has a JIT kernel for the fused primitive; float32.
 
 - with an activation: no NaN or inf in the input, the weights or the shortcut (one
@@ -94,9 +94,11 @@ def _activation(module) -> tuple[str, float] | None:
 
 
 def _hookless(module) -> bool:
-    return not (module.__dict__.get("_forward_hooks")
-                or module.__dict__.get("_forward_pre_hooks")
-                or module.__dict__.get("_backward_hooks"))
+    """No hooks, and no ``forward`` set on the instance (the summary, the explorer and
+    ``plot_feature_maps`` wrap a layer's forward to see its output)."""
+    own = module.__dict__
+    return not (own.get("_forward_hooks") or own.get("_forward_pre_hooks")
+                or own.get("_backward_hooks") or "forward" in own)
 
 
 def _plain(module, base) -> bool:
