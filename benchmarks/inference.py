@@ -9,7 +9,7 @@ Each model is torchvision's definition in PyTorch and convnet.vision.models' in 
 holding the same weights (batch norms with non-trivial running statistics), run in eval mode
 under ``no_grad`` on one float32 batch. convnet as installed fuses each convolution with its
 batch norm, residual sum and activation into one oneDNN primitive
-(:mod:`convnet.nn.inference_fusion`); "unfused" runs the same layers one by one
+(:mod:`convnet.nn.fusion`); "unfused" runs the same layers one by one
 (``fusion_disabled()``). PyTorch runs eagerly (its default; each layer on its own) with 2
 threads, its tensors in channels-last memory as convnet's are. Timed in interleaved blocks
 (``_timing.paired_times``); the outputs are checked against PyTorch's first. Ratios are
@@ -69,7 +69,7 @@ def main() -> None:
     if torchvision is None:
         return
     import convnet
-    from convnet.nn.inference_fusion import fusion_disabled
+    from convnet.nn.fusion import fusion_disabled
     repeats = 2 if args.quick else args.repeats
     rows, ratios = [], {"fused": [], "unfused": []}
     for name, shape in MODELS[:1] if args.quick else MODELS:

@@ -68,8 +68,8 @@ class Sequential(Module):
 
     def forward(self, x):
         """Each module in turn; in inference, a (convolution, batch norm, activation) run
-        is one fused oneDNN primitive (:mod:`convnet.nn.inference_fusion`)."""
-        from .inference_fusion import run_sequence
+        is one fused oneDNN primitive (:mod:`convnet.nn.fusion`)."""
+        from .fusion import run_sequence
         return run_sequence(list(self._modules.values()), x)
 
 

@@ -25,7 +25,7 @@ from ..random import resolve_rng
 from . import init
 from .container import Sequential
 from .conv import Conv2d
-from .inference_fusion import conv_bn_act
+from .fusion import conv_bn_act
 from .activation import ReLU
 from .linear import Linear
 from .module import Module
@@ -105,7 +105,7 @@ class BasicBlock(Module):
         return option_a_shortcut(x, self.stride, self.extra_channels)
 
     def forward(self, x):
-        # fused into two oneDNN primitives in inference (convnet.nn.inference_fusion)
+        # fused into two oneDNN primitives in inference (convnet.nn.fusion)
         out = conv_bn_act(self.conv1, self.bn1, self.relu, x)
         return conv_bn_act(self.conv2, self.bn2, self.sum_relu, out, self.shortcut(x))
 

@@ -9,7 +9,7 @@ run oneDNN's reference kernel is refused (None from :func:`plan`) and runs unfus
 
 The activations are oneDNN eltwise algorithms whose values PyTorch's agree with (NaN stays
 NaN): :data:`ACTIVATIONS`. Forward only, no gradient: the module-level fusion
-(:mod:`convnet.nn.inference_fusion`) calls this where no gradient is wanted.
+(:mod:`convnet.nn.fusion`) calls this where no gradient is wanted.
 
 Example:
     >>> import numpy as np

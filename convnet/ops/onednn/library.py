@@ -40,7 +40,7 @@ ARG_MEAN, ARG_VARIANCE, ARG_SCALE, ARG_SHIFT, ARG_DIFF_SCALE, ARG_DIFF_SHIFT = \
     49, 50, 51, 52, 255, 256
 BACKWARD = 128
 # batch normalisation flags
-USE_GLOBAL_STATS, USE_SCALE, USE_SHIFT = 0x1, 0x2, 0x4
+USE_GLOBAL_STATS, USE_SCALE, USE_SHIFT, FUSE_NORM_RELU = 0x1, 0x2, 0x4, 0x8
 QUERY = {"src": 129, "diff_src": 130, "weights": 131, "diff_weights": 132, "dst": 133,
          "diff_dst": 134, "workspace": 135, "scratchpad": 136}
 QUERY_IMPL_INFO = 8

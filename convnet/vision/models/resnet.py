@@ -33,7 +33,7 @@ from __future__ import annotations
 import convnet
 
 from ... import nn
-from ...nn.inference_fusion import conv_bn_act
+from ...nn.fusion import conv_bn_act
 from ._registry import build, register_model
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
@@ -77,7 +77,7 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        # fused into oneDNN primitives in inference (convnet.nn.inference_fusion)
+        # fused into oneDNN primitives in inference (convnet.nn.fusion)
         out = conv_bn_act(self.conv1, self.bn1, self.relu, x)
         shortcut = x if self.downsample is None else self.downsample(x)
         return conv_bn_act(self.conv2, self.bn2, self.relu, out, shortcut)

@@ -1,4 +1,4 @@
-"""Inference fusion (convnet.nn.inference_fusion, convnet.ops.conv.onednn_fused): a
+"""Inference fusion (convnet.nn.fusion, convnet.ops.conv.onednn_fused): a
 convolution, its eval-mode batch norm, a residual sum and an activation as one oneDNN
 primitive, against PyTorch's eval-mode layers run one by one (and torchvision's models), and
 the cases that must not fuse (hooks, training mode, gradients wanted, float64, oneDNN off).
@@ -14,7 +14,7 @@ import pytest
 
 import convnet
 import convnet.nn as nn
-from convnet.nn.inference_fusion import fused_conv, fusion_disabled
+from convnet.nn.fusion import fused_conv, fusion_disabled
 from convnet.ops.conv import onednn_fused
 from convnet.ops.onednn import library as onednn_library
 
@@ -55,7 +55,8 @@ def torch_twin(layers):
                                    layer.stride, layer.padding, layer.dilation, layer.groups,
                                    bias=layer.bias is not None)
         elif isinstance(layer, nn.BatchNorm2d):
-            twin = torch.nn.BatchNorm2d(layer.num_features, eps=layer.eps)
+            twin = torch.nn.BatchNorm2d(layer.num_features, eps=layer.eps,
+                                        momentum=layer.momentum)
         else:
             twin = ACTIVATIONS[type(layer).__name__][1](layer)
         twin.load_state_dict({k: torch.from_numpy(np.array(v))
@@ -221,3 +222,95 @@ def test_nan_and_inf_spread_as_in_torch(bad):
     finite = np.isfinite(expected)
     np.testing.assert_allclose(y[finite], expected[finite], rtol=0, atol=bound(expected[finite],
                                                                                4))
+
+
+# ------------------------------------------------------------ training: batch norm + ReLU
+@pytest.fixture
+def bn_relu_calls(monkeypatch):
+    from convnet.ops import batch_norm_onednn
+    calls = []
+    original = batch_norm_onednn.forward
+    monkeypatch.setattr(batch_norm_onednn, "forward",
+                        lambda *args, **kw: calls.append(kw.get("relu", False))
+                        or original(*args, **kw))
+    return calls
+
+
+def channels_last(array):
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(array, 1, -1)), -1, 1)
+
+
+def train_both(net, x, steps=1):
+    """convnet's and PyTorch's outputs and gradients after ``steps`` forward/backward passes
+    in training mode (same weights, same upstream gradient)."""
+    twin = torch_twin(list(net)).train()
+    net.train()
+    g = np.random.default_rng(9).standard_normal(
+        torch_twin(list(net)).eval()(torch.from_numpy(x)).shape).astype(np.float32)
+    for _ in range(steps):
+        xc = convnet.from_numpy(x).requires_grad_(True)
+        y = net(xc)
+        y.backward(g)
+        xt = torch.from_numpy(x).requires_grad_(True)
+        yt = twin(xt)
+        yt.backward(torch.from_numpy(g))
+    return (y.data, xc.grad), (yt.detach().numpy(), xt.grad.numpy()), twin
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_training_batch_norm_relu_matches_torch(momentum, bn_relu_calls):
+    rng = np.random.default_rng(6)
+    net = nn.Sequential(nn.Conv2d(4, 16, 3, padding=1, rng=rng), nn.BatchNorm2d(16,
+                        momentum=momentum), nn.ReLU())
+    randomise_batch_norms(net)
+    x = rng.standard_normal((8, 4, 10, 10)).astype(np.float32)
+    (y, dx), (yt, dxt), twin = train_both(net, x, steps=2)
+    np.testing.assert_allclose(y, yt, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx, dxt, rtol=1e-4, atol=1e-5 * np.abs(dxt).max())
+    for ours, theirs in ((net[0].weight.grad, twin[0].weight.grad),
+                         (net[1].weight.grad, twin[1].weight.grad),
+                         (net[1].bias.grad, twin[1].bias.grad)):
+        theirs = theirs.numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+    np.testing.assert_allclose(net[1].running_mean, twin[1].running_mean.numpy(), atol=1e-6)
+    np.testing.assert_allclose(net[1].running_var, twin[1].running_var.numpy(), rtol=1e-5)
+    assert int(net[1].num_batches_tracked) == int(twin[1].num_batches_tracked) == 2
+    assert bn_relu_calls == ([True, True] if onednn_library.available() else [])
+
+
+def test_training_relu_at_exactly_zero_passes_no_gradient_as_torch(bn_relu_calls):
+    """A value equal to its channel's mean normalises to exactly 0: ReLU's gradient there
+    is 0 in PyTorch (x > 0), and so in the fused backward pass."""
+    x = np.tile(np.array([-2.0, 0.0, 2.0, -1.0, 1.0, 0.0], np.float32), (2, 16, 4, 1))
+    net = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU())
+    (y, dx), (yt, dxt), _ = train_both(net, channels_last(x))       # as a conv's output
+    assert (yt == 0).any()
+    np.testing.assert_allclose(y, yt, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dx, dxt, rtol=1e-5, atol=1e-6)
+    assert bn_relu_calls == ([True] if onednn_library.available() else [])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_training_nan_and_inf_run_unfused_as_torch(bad, bn_relu_calls):
+    rng = np.random.default_rng(7)
+    net = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU())
+    x = rng.standard_normal((4, 16, 6, 6)).astype(np.float32)
+    x[1, 2, 3, 3] = bad
+    (y, _), (yt, _), twin = train_both(net, channels_last(x))
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(yt))
+    finite = np.isfinite(yt)
+    np.testing.assert_allclose(y[finite], yt[finite], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.isnan(net[0].running_mean),
+                                  np.isnan(twin[0].running_mean.numpy()))
+    assert int(net[0].num_batches_tracked) == 1          # counted once, not twice
+    if onednn_library.available():
+        assert bn_relu_calls[0] is True and bn_relu_calls[1:] == [False]   # tried, then apart
+
+
+def test_training_hook_on_the_relu_keeps_the_layers_apart(bn_relu_calls):
+    net = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU()).train()
+    seen = []
+    net[1].register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    x = channels_last(np.random.default_rng(8).standard_normal((2, 16, 5, 5)).astype(np.float32))
+    net(convnet.from_numpy(x))
+    assert seen == [(2, 16, 5, 5)] and True not in bn_relu_calls

@@ -1,5 +1,6 @@
-"""Inference fusion: a convolution, the eval-mode batch norm after it, a residual sum and an
-activation run as one oneDNN primitive when no gradient is wanted.
+"""Layer fusion: a convolution, the eval-mode batch norm after it, a residual sum and an
+activation run as one oneDNN primitive when no gradient is wanted; a training-mode batch
+norm and the ReLU after it run as one primitive forward and one backward.
 
 In PyTorch's eager mode each layer of ``relu(bn(conv(x)) + shortcut)`` reads and writes
 the whole activation; oneDNN's post-ops (:mod:`convnet.ops.conv.onednn_fused`) apply the
@@ -7,21 +8,27 @@ batch norm's per-channel scale and shift, the sum and the activation while the c
 writes its output, so the output is written once. convnet does this by itself, with no
 change to a model: :class:`~convnet.nn.Sequential` fuses runs of (convolution, batch norm,
 activation) it holds, and the residual blocks (torchvision's ResNets, the CIFAR ResNets)
-fuse their own layers. It applies only where the result is the same computation:
+fuse their own layers. Inference fusion applies only where the result is the same
+computation:
 
 - no gradient is wanted: under ``convnet.no_grad()`` / ``inference_mode()``, or nothing
   involved requires one (the input, the weights, the shortcut);
 - the batch norm is in eval mode with running statistics (a batch norm in training mode
-  normalises with the batch's own statistics and updates its running ones: not fused);
+  normalises with the batch's own statistics and updates its running ones);
 - no forward hook (or pre-hook) on any of the layers and no ``forward`` wrapped on one (a
   hook sees each layer's output, so every layer must produce one), each layer a plain
   Conv / BatchNorm / activation module whose ``forward`` is the library's own;
-- oneDNN is loaded and on, and has a JIT kernel for the fused primitive; float32.
-
 - with an activation: no NaN or inf in the input, the weights or the shortcut (one
   pass over each). oneDNN's fused ReLU turns a NaN into 0 and its SiLU, GELU and hardswish
   give NaN for an infinite input, where PyTorch keeps NaN and gives +-inf; non-finite values
-  run unfused, so the answer is PyTorch's.
+  run unfused, so the answer is PyTorch's;
+- oneDNN is loaded and on, and has a JIT kernel for the fused primitive; float32.
+
+In training, a batch norm with batch statistics followed by a ReLU (the same hook rules)
+is oneDNN's batch normalisation with ``fuse_norm_relu``: one pass forward, one backward,
+no ReLU mask array (:func:`fused_bn_relu`); a NaN or inf in the batch shows in its
+statistics, and then the two layers run apart. oneDNN has no fused add-and-ReLU on CPUs,
+so the residual sum and its ReLU stay separate layers in training.
 
 Otherwise the layers run one by one, as written. The fused result differs from the unfused
 one only by rounding: the batch norm becomes ``z * scale + shift`` with
@@ -49,16 +56,17 @@ import threading
 import numpy as np
 
 from ..grad_mode import is_grad_enabled
+from ..ops import batch_norm_onednn
 from ..ops.conv import onednn_fused
 from ..ops.conv.spec import conv_spec
 from ..ops.onednn import library as L
-from ..tensor import Tensor
+from ..tensor import Tensor, record
 from . import activation as act
 from . import activation_more as more
 from .conv import _ConvNd
 from .regularization import _BatchNorm
 
-__all__ = ["fusion_disabled", "fused_conv", "run_sequence"]
+__all__ = ["conv_bn_act", "fusion_disabled", "fused_bn_relu", "fused_conv", "run_sequence"]
 
 _local = threading.local()
 
@@ -197,6 +205,10 @@ def conv_bn_act(conv, bn, activation, x, residual=None):
     if fused is not None:
         return fused
     out = conv(x)
+    if bn is not None and residual is None and activation is not None:
+        fused = fused_bn_relu(bn, activation, out)
+        if fused is not None:
+            return fused
     if bn is not None:
         out = bn(out)
     if residual is not None:
@@ -204,9 +216,46 @@ def conv_bn_act(conv, bn, activation, x, residual=None):
     return out if activation is None else activation(out)
 
 
+def fused_bn_relu(bn, relu, x):
+    """``relu(bn(x))`` for a batch norm that normalises with the batch's statistics
+    (training mode), as one oneDNN primitive forward and one backward, with bn's running
+    statistics and batch count updated as ``bn(x)`` would; None where it cannot be fused
+    (see the module doc), with nothing updated."""
+    if getattr(_local, "disabled", False) or not L.preferred() or type(relu) is not act.ReLU \
+            or not _hookless(relu) or not _plain(bn, _BatchNorm):
+        return None
+    tracking = bn.training and bn.track_running_stats
+    if not (bn.training or bn.running_mean is None):
+        return None
+    data = _array(x)
+    if not (isinstance(data, np.ndarray) and data.dtype == np.float32
+            and data.ndim in bn.expected_dims and data.ndim >= 2
+            and data.shape[1] == bn.num_features and data.size // data.shape[1] > 1):
+        return None
+    weight = None if bn.weight is None else _array(bn.weight)
+    bias = None if bn.bias is None else _array(bn.bias)
+    if not batch_norm_onednn.supports_relu(data, weight, bias):
+        return None
+    momentum = 0.0 if bn.momentum is None else bn.momentum
+    if tracking and bn.momentum is None:    # as PyTorch: the cumulative average
+        momentum = 1.0 / (float(bn.num_batches_tracked) + 1.0)
+    running_mean = None if bn.running_mean is None else _array(bn.running_mean)
+    running_var = None if bn.running_var is None else _array(bn.running_var)
+    result = batch_norm_onednn.forward(data, running_mean, running_var, weight, bias, True,
+                                       float(momentum), float(bn.eps), relu=True)
+    if result is None:
+        return None
+    if tracking:
+        bn.num_batches_tracked += 1
+    y, saved = result
+    return record(y, (x, bn.weight, bn.bias),
+                  lambda dy: batch_norm_onednn.backward(dy, saved))
+
+
 def run_sequence(modules, x):
     """Apply ``modules`` in order, fusing each (convolution, [batch norm], [activation]) run
-    that :func:`fused_conv` takes (what :class:`~convnet.nn.Sequential` does)."""
+    that :func:`fused_conv` takes and each (batch norm, ReLU) pair that
+    :func:`fused_bn_relu` takes (what :class:`~convnet.nn.Sequential` does)."""
     index, count = 0, len(modules)
     while index < count:
         module = modules[index]
@@ -219,6 +268,12 @@ def run_sequence(modules, x):
             if fused is not None:
                 x = fused
                 index += 1 + (bn is not None) + (activation is not None)
+                continue
+        elif isinstance(module, _BatchNorm) and index + 1 < count:
+            fused = fused_bn_relu(module, modules[index + 1], x)
+            if fused is not None:
+                x = fused
+                index += 2
                 continue
         x = module(x)
         index += 1
