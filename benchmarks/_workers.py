@@ -123,8 +123,15 @@ def _unet_target(lib, torch):
     return [step], [step(), step()]
 
 
+def _inference_target(lib, torch, name, weights, shape):
+    """Eval forward of model ``name`` holding the weights in the .npz file ``weights``:
+    convnet's (slots: fused, unfused) or torchvision's (slot: eager, channels-last)."""
+    import inference
+    return inference.target(lib, torch, name, weights, shape)
+
+
 TARGETS = {"conv": _conv_target, "gemm": _gemm_target, "pool": _pool_target,
-           "step": _step_target, "unet": _unet_target}
+           "step": _step_target, "unet": _unet_target, "inference": _inference_target}
 
 
 def _numpy(value):

@@ -234,8 +234,10 @@ def _adaptive_avg(dims, input, output_size):
     x = floating_input(input)
     sizes = _adaptive_sizes(x, output_size, dims)
     y = adaptive_ops.adaptive_avg_forward(x, sizes)
-    return record(y, (input,),
-                  lambda dy: (adaptive_ops.adaptive_avg_backward(dy, x.shape, sizes),))
+    shape, channels_last = x.shape, x.ndim >= 3 and not x.flags.c_contiguous and \
+        np.moveaxis(x, 1, -1).flags.c_contiguous        # the backward pass holds no array
+    return record(y, (input,), lambda dy: (
+        adaptive_ops.adaptive_avg_backward(dy, shape, sizes, channels_last),))
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):

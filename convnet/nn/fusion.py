@@ -1,15 +1,15 @@
-"""Layer fusion: a convolution, the eval-mode batch norm after it, a residual sum and an
-activation run as one oneDNN primitive when no gradient is wanted; a training-mode batch
-norm and the ReLU after it run as one primitive forward and one backward.
+"""Layer fusion: a convolution, the eval-mode batch norm after it and a residual sum run as
+one oneDNN primitive when no gradient is wanted; a training-mode batch norm and the ReLU
+after it run as one primitive forward and one backward.
 
 In PyTorch's eager mode each layer of ``relu(bn(conv(x)) + shortcut)`` reads and writes
 the whole activation; oneDNN's post-ops (:mod:`convnet.ops.conv.onednn_fused`) apply the
-batch norm's per-channel scale and shift, the sum and the activation while the convolution
-writes its output, so the output is written once. convnet does this by itself, with no
-change to a model: :class:`~convnet.nn.Sequential` fuses runs of (convolution, batch norm,
-activation) it holds, and the residual blocks (torchvision's ResNets, the CIFAR ResNets)
-fuse their own layers. Inference fusion applies only where the result is the same
-computation:
+batch norm's per-channel scale and shift and the sum while the convolution writes its
+output, and the ReLU then runs in place on that fresh output: two passes over the output
+instead of four. convnet does this by itself, with no change to a model:
+:class:`~convnet.nn.Sequential` fuses the (convolution, batch norm[, ReLU or ReLU6]) runs it
+holds, and the residual blocks (torchvision's ResNets, the CIFAR ResNets) fuse their own
+layers. Inference fusion applies only where the result is the same computation:
 
 - no gradient is wanted: under ``convnet.no_grad()`` / ``inference_mode()``, or nothing
   involved requires one (the input, the weights, the shortcut);
@@ -17,12 +17,13 @@ computation:
   normalises with the batch's own statistics and updates its running ones);
 - no forward hook (or pre-hook) on any of the layers and no ``forward`` wrapped on one (a
   hook sees each layer's output, so every layer must produce one), each layer a plain
-  Conv / BatchNorm / activation module whose ``forward`` is the library's own;
-- with an activation: no NaN or inf in the input, the weights or the shortcut (one
-  pass over each). oneDNN's fused ReLU turns a NaN into 0 and its SiLU, GELU and hardswish
-  give NaN for an infinite input, where PyTorch keeps NaN and gives +-inf; non-finite values
-  run unfused, so the answer is PyTorch's;
+  Conv / BatchNorm module whose ``forward`` is the library's own;
 - oneDNN is loaded and on, and has a JIT kernel for the fused primitive; float32.
+
+The activation is not a oneDNN post-op: its fused ReLU turns NaN into 0 and its fused SiLU
+gives NaN for +inf, where PyTorch keeps NaN and gives inf, and proving the input and the
+weights finite first costs more than the pass it saves. ReLU and ReLU6 overwrite the fused
+output (NumPy's maximum and clip keep NaN), other activations run as their modules.
 
 In training, a batch norm with batch statistics followed by a ReLU (the same hook rules)
 is oneDNN's batch normalisation with ``fuse_norm_relu``: one pass forward, one backward,
@@ -87,18 +88,18 @@ def fusion_disabled():
         _local.disabled = before
 
 
-def _activation(module) -> tuple[str, float] | None:
-    """(oneDNN post-op name, leaky slope) of an activation module, or None."""
-    kind = type(module)
-    if kind is act.ReLU:
-        return "relu", 0.0
-    if kind is act.LeakyReLU:
-        return "leaky_relu", float(module.negative_slope)
-    if kind is more.GELU:
-        return ("gelu_tanh" if module.approximate == "tanh" else "gelu"), 0.0
-    names = {more.ReLU6: "relu6", more.SiLU: "silu", more.Hardswish: "hardswish",
-             act.Sigmoid: "sigmoid", act.Tanh: "tanh"}
-    return (names[kind], 0.0) if kind in names else None
+def _relu_in_place(activation, out):
+    """``activation(out)`` for a fused result ``out`` that nothing else holds: ReLU and ReLU6
+    overwrite it (NumPy's maximum and clip keep NaN, as PyTorch), other activations run as
+    modules."""
+    kind = type(activation)
+    if kind is act.ReLU and _hookless(activation):
+        np.maximum(out.data, 0, out=out.data)
+        return out
+    if kind is more.ReLU6 and _hookless(activation):
+        np.clip(out.data, 0, 6, out=out.data)
+        return out
+    return activation(out)
 
 
 def _hookless(module) -> bool:
@@ -134,19 +135,6 @@ def _wants_grad(*values) -> bool:
                                      for v in values)
 
 
-def _finite(array: np.ndarray) -> bool:
-    """No NaN or inf in ``array``: its dot product with itself is finite (one pass; values
-    beyond 1e19 also overflow it, and then the layers just run unfused)."""
-    flat = array.reshape(-1) if array.flags.c_contiguous else None
-    if flat is None:
-        order = np.argsort(array.strides)[::-1]
-        permuted = array.transpose(order)
-        flat = permuted.reshape(-1) if permuted.flags.c_contiguous else None
-    if flat is None:
-        return bool(np.isfinite(array).all())
-    return bool(np.isfinite(np.dot(flat, flat)))
-
-
 def _scale_shift(bn):
     variance = np.asarray(_array(bn.running_var), np.float64)
     scale = 1.0 / np.sqrt(variance + bn.eps)
@@ -158,14 +146,11 @@ def _scale_shift(bn):
     return scale.astype(np.float32), shift.astype(np.float32)
 
 
-def fused_conv(conv, bn, activation, x, residual=None):
-    """``activation(bn(conv(x)) + residual)`` as one oneDNN primitive (a Tensor), or None
-    where it cannot be fused (see the module doc); ``bn``, ``activation`` and ``residual``
-    may each be None."""
-    if getattr(_local, "disabled", False) or not L.preferred() or not _conv_ok(conv):
-        return None
-    post = None if activation is None else _activation(activation)
-    if activation is not None and (post is None or not _hookless(activation)):
+def fused_conv(conv, bn, x, residual=None):
+    """``bn(conv(x)) + residual`` as one oneDNN primitive (a Tensor), or None where it
+    cannot be fused (see the module doc); ``bn`` or ``residual`` may be None, not both."""
+    if getattr(_local, "disabled", False) or not L.preferred() or not _conv_ok(conv) or (
+            bn is None and residual is None):
         return None
     if bn is not None and not _bn_ok(bn, conv.out_channels):
         return None
@@ -185,25 +170,20 @@ def fused_conv(conv, bn, activation, x, residual=None):
                                       or residual_data.shape != spec.output_shape
                                       or residual_data.dtype != np.float32):
         return None
-    name, slope = post if post is not None else (None, 0.0)
     if not onednn_fused.supports(spec, data, weight) or onednn_fused.plan(
-            spec, bn is not None, residual is not None, name, slope) is None:
-        return None
-    if name is not None and not all(_finite(a) for a in (data, weight, residual_data)
-                                    if a is not None):
+            spec, bn is not None, residual is not None) is None:
         return None
     scale, shift = _scale_shift(bn) if bn is not None else (None, None)
-    return Tensor(onednn_fused.forward(data, weight, bias, spec, scale, shift, residual_data,
-                                       name, slope))
+    return Tensor(onednn_fused.forward(data, weight, bias, spec, scale, shift, residual_data))
 
 
 def conv_bn_act(conv, bn, activation, x, residual=None):
-    """``activation(bn(conv(x)) + residual)``: fused where :func:`fused_conv` can, else the
-    layers one by one (their hooks, training mode and gradients as usual); ``bn``,
-    ``activation`` and ``residual`` may be None."""
-    fused = fused_conv(conv, bn, activation, x, residual)
+    """``activation(bn(conv(x)) + residual)``: fused where :func:`fused_conv` can (the
+    activation then applied in place), else the layers one by one (their hooks, training
+    mode and gradients as usual); ``bn``, ``activation`` and ``residual`` may be None."""
+    fused = fused_conv(conv, bn, x, residual)
     if fused is not None:
-        return fused
+        return fused if activation is None else _relu_in_place(activation, fused)
     out = conv(x)
     if bn is not None and residual is None and activation is not None:
         fused = fused_bn_relu(bn, activation, out)
@@ -259,15 +239,15 @@ def run_sequence(modules, x):
     index, count = 0, len(modules)
     while index < count:
         module = modules[index]
-        if isinstance(module, _ConvNd) and not getattr(_local, "disabled", False):
-            following = modules[index + 1:index + 3]
-            bn = following[0] if following and isinstance(following[0], _BatchNorm) else None
-            rest = following[1:] if bn is not None else following
-            activation = rest[0] if rest and _activation(rest[0]) is not None else None
-            fused = fused_conv(module, bn, activation, x) if (bn or activation) else None
+        if isinstance(module, _ConvNd) and index + 1 < count and \
+                isinstance(modules[index + 1], _BatchNorm):
+            fused = fused_conv(module, modules[index + 1], x)
             if fused is not None:
+                index += 2
+                if index < count and type(modules[index]) in (act.ReLU, more.ReLU6):
+                    fused = _relu_in_place(modules[index], fused)
+                    index += 1
                 x = fused
-                index += 1 + (bn is not None) + (activation is not None)
                 continue
         elif isinstance(module, _BatchNorm) and index + 1 < count:
             fused = fused_bn_relu(module, modules[index + 1], x)

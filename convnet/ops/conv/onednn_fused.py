@@ -1,15 +1,16 @@
 """Inference convolution with what follows it fused into one oneDNN primitive (post-ops):
-a per-channel scale and shift (an eval-mode batch norm), a residual sum, an activation.
+a per-channel scale and shift (an eval-mode batch norm) and a residual sum.
 
-``y = act(conv(x, W) + b) * scale + shift + residual)``, each part optional, computed in the
+``y = (conv(x, W) + b) * scale + shift + residual``, each part optional, computed in the
 convolution's own pass over its output: the output is written once instead of once per
-layer. oneDNN applies the post-ops in order (binary mul, binary add, sum, eltwise), on the
-same channels-last or blocked layouts as :mod:`.onednn`; a case whose fused primitive would
-run oneDNN's reference kernel is refused (None from :func:`plan`) and runs unfused.
+layer. oneDNN applies the post-ops in order (binary mul, binary add, sum), on the same
+channels-last or blocked layouts as :mod:`.onednn`; a case whose fused primitive would run
+oneDNN's reference kernel is refused (None from :func:`plan`) and runs unfused.
 
-The activations are oneDNN eltwise algorithms whose values PyTorch's agree with (NaN stays
-NaN): :data:`ACTIVATIONS`. Forward only, no gradient: the module-level fusion
-(:mod:`convnet.nn.fusion`) calls this where no gradient is wanted.
+No activation post-op: oneDNN's fused ReLU turns NaN into 0 and its SiLU gives NaN for
++inf, where PyTorch keeps NaN and gives inf, and proving an input finite costs a pass over
+it and the weights; the caller applies the activation to the fused result in place
+(:mod:`convnet.nn.fusion`). Forward only, no gradient.
 
 Example:
     >>> import numpy as np
@@ -17,9 +18,9 @@ Example:
     >>> x = np.ones((1, 2, 5, 5), np.float32); w = np.ones((3, 2, 3, 3), np.float32)
     >>> spec = conv_spec(x.shape, x.dtype, w.shape, padding=1)
     >>> scale, shift = np.full(3, 0.5, np.float32), np.full(3, -6, np.float32)
-    >>> if plan(spec, True, False, "relu") is not None:
-    ...     y = forward(x, w, None, spec, scale, shift, None, "relu")
-    ...     assert y[0, 0, 2, 2] == 3 and y[0, 0, 0, 0] == 0      # relu(18/2 - 6), relu(8/2 - 6)
+    >>> if plan(spec, True, False) is not None:
+    ...     y = forward(x, w, None, spec, scale, shift, None)
+    ...     assert y[0, 0, 2, 2] == 3 and y[0, 0, 0, 0] == -2      # 18/2 - 6, 8/2 - 6
 """
 
 from __future__ import annotations
@@ -35,17 +36,6 @@ from ..onednn.primitive import Primitive, implementation_name, user_scratchpad_a
 from .onednn import _Layout, _weight_shape, supports as conv_supports
 from .spec import ConvSpec
 
-# name -> (oneDNN 3 eltwise algorithm, alpha, beta)
-ACTIVATIONS = {
-    "relu": (32, 0.0, 0.0),
-    "relu6": (46, 0.0, 6.0),            # clip(x, 0, 6)
-    "silu": (44, 1.0, 0.0),
-    "hardswish": (52, 1 / 6, 0.5),
-    "gelu": (49, 0.0, 0.0),
-    "gelu_tanh": (43, 0.0, 0.0),
-    "sigmoid": (41, 0.0, 0.0),
-    "tanh": (33, 0.0, 0.0),
-}
 BINARY_ADD, BINARY_MUL = 0x1FFF0, 0x1FFF1
 ARG_SRC_1, ARG_POST_OP_BASE = 2, 32768      # DNNL_ARG_SRC_1, DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE
 
@@ -65,8 +55,7 @@ def _per_channel_md(spec: ConvSpec):
     return plain_md((1, spec.weight_shape[0]) + (1,) * len(spec.kernel_size), np.float32)
 
 
-def _post_ops(spec: ConvSpec, affine: bool, residual: bool, activation: str | None,
-              leaky_slope: float):
+def _post_ops(spec: ConvSpec, affine: bool, residual: bool):
     lib = L.lib()
     post_ops = L.handle()
     L.check(lib.dnnl_post_ops_create(ctypes.byref(post_ops)), "post-ops")
@@ -76,10 +65,6 @@ def _post_ops(spec: ConvSpec, affine: bool, residual: bool, activation: str | No
         L.check(lib.dnnl_post_ops_append_binary(post_ops, BINARY_ADD, per_channel), "shift")
     if residual:
         L.check(lib.dnnl_post_ops_append_sum(post_ops, 1.0, 0, 0), "residual sum")
-    if activation is not None:
-        algorithm, alpha, beta = ACTIVATIONS[activation] if activation != "leaky_relu" else \
-            (32, leaky_slope, 0.0)
-        L.check(lib.dnnl_post_ops_append_eltwise(post_ops, algorithm, alpha, beta), activation)
     attr = user_scratchpad_attr()
     L.check(lib.dnnl_primitive_attr_set_post_ops(attr, post_ops), "post-ops attribute")
     lib.dnnl_post_ops_destroy(post_ops)
@@ -87,13 +72,12 @@ def _post_ops(spec: ConvSpec, affine: bool, residual: bool, activation: str | No
 
 
 @functools.lru_cache(maxsize=256)
-def plan(spec: ConvSpec, affine: bool, residual: bool, activation: str | None,
-         leaky_slope: float = 0.0):
+def plan(spec: ConvSpec, affine: bool, residual: bool):
     """The fused primitive for this combination, or None where oneDNN has no JIT kernel."""
     for channels_last in ((True, False) if len(spec.input_shape) in CHANNELS_LAST_TAGS
                           else (False,)):
         try:
-            fused = _FusedPlan(spec, channels_last, affine, residual, activation, leaky_slope)
+            fused = _FusedPlan(spec, channels_last, affine, residual)
         except L.OneDNNError:
             continue
         if not fused.implementation.startswith("ref"):
@@ -102,7 +86,7 @@ def plan(spec: ConvSpec, affine: bool, residual: bool, activation: str | None,
 
 
 class _FusedPlan:
-    def __init__(self, spec, channels_last, affine, residual, activation, leaky_slope):
+    def __init__(self, spec, channels_last, affine, residual):
         lib = L.lib()
         src, weights, dst = spec.input_shape, _weight_shape(spec), spec.output_shape
         self.has_bias, self.affine, self.residual = spec.bias == "tied", affine, residual
@@ -120,7 +104,7 @@ class _FusedPlan:
             bias_md if self.has_bias else None, activation_layout(dst), L.dims(spec.stride),
             L.dims(d - 1 for d in spec.dilation), L.dims(b for b, _ in spec.padding),
             L.dims(a for _, a in spec.padding),
-            _post_ops(spec, affine, residual, activation, leaky_slope)), what)
+            _post_ops(spec, affine, residual)), what)
         self.primitive = Primitive(pd, what)
         self.implementation = implementation_name(pd)
         self.src = _Layout(src, self.primitive.md("src"))
@@ -131,12 +115,11 @@ class _FusedPlan:
         self.threads = L.threads_for(int(np.prod(dst)) * int(np.prod(spec.weight_shape[1:])))
 
 
-def forward(x, weight, bias, spec: ConvSpec, scale, shift, residual, activation,
-            leaky_slope: float = 0.0) -> np.ndarray:
-    """``act((conv(x, weight) + bias) * scale + shift + residual)`` as (N, C, *spatial) in
-    the convolution's output layout; scale and shift (C,) both or neither, residual of the
-    output's shape or None, activation a key of :data:`ACTIVATIONS`, 'leaky_relu' or None."""
-    fused = plan(spec, scale is not None, residual is not None, activation, leaky_slope)
+def forward(x, weight, bias, spec: ConvSpec, scale, shift, residual) -> np.ndarray:
+    """``(conv(x, weight) + bias) * scale + shift + residual`` as (N, C, *spatial) in the
+    convolution's output layout; scale and shift (C,) both or neither, residual of the
+    output's shape (any layout) or None."""
+    fused = plan(spec, scale is not None, residual is not None)
     src, weights = fused.src.into(x), fused.weights.into(weight)
     arguments = {L.ARG_SRC: fused.src.memory.bind(src),
                  L.ARG_WEIGHTS: fused.weights.memory.bind(weights)}

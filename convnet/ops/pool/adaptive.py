@@ -97,15 +97,35 @@ def adaptive_max_backward(dy: np.ndarray, indices: np.ndarray, input_shape) -> n
     return _scatter(dy[..., None], indices[..., None], input_shape)
 
 
+def _global(x_shape, out_sizes) -> bool:
+    return all(size == 1 for size in out_sizes) and math.prod(x_shape[2:]) > 0
+
+
 def adaptive_avg_forward(x: np.ndarray, out_sizes) -> np.ndarray:
-    """Window means (N, C, *out)."""
+    """Window means (N, C, *out). Global pooling (every output size 1, the end of most
+    networks and every squeeze-and-excitation block) is one reduction, summed in float64."""
+    if _global(x.shape, out_sizes):
+        axes = tuple(range(2, x.ndim))
+        return x.mean(axis=axes, keepdims=True, dtype=np.float64).astype(x.dtype, copy=False)
     windows, _, mask = _windows(x, out_sizes)
     counts = mask.sum(axis=-1)
     return (np.where(mask, windows, 0).sum(axis=-1) / counts).astype(x.dtype, copy=False)
 
 
-def adaptive_avg_backward(dy: np.ndarray, input_shape, out_sizes) -> np.ndarray:
-    """Each output's gradient spread evenly over its window's cells."""
+def adaptive_avg_backward(dy: np.ndarray, input_shape, out_sizes,
+                          channels_last: bool = False) -> np.ndarray:
+    """Each output's gradient spread evenly over its window's cells; for global pooling in
+    channels-last memory when ``channels_last`` (the input's layout)."""
+    if _global(input_shape, out_sizes):
+        share = (dy / math.prod(input_shape[2:])).astype(dy.dtype, copy=False)
+        if channels_last:
+            memory = np.empty((input_shape[0],) + tuple(input_shape[2:]) + (input_shape[1],),
+                              dy.dtype)
+            dx = np.moveaxis(memory, -1, 1)
+        else:
+            dx = np.empty(input_shape, dy.dtype)
+        dx[...] = share.reshape(share.shape[:2] + (1,) * (len(input_shape) - 2))
+        return dx
     _, flat_index, mask = _cell_index(input_shape[2:], out_sizes)
     share = (dy / mask.sum(axis=-1)).astype(dy.dtype, copy=False)
     return _scatter(share[..., None] * mask, flat_index, input_shape)
