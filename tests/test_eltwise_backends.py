@@ -29,6 +29,7 @@ FUNCTIONS = {   # name -> (convnet's public function, torch's)
                   lambda x: TF.gelu(x, approximate="tanh")),
     "hardswish": (F.hardswish, TF.hardswish),
     "hardsigmoid": (F.hardsigmoid, TF.hardsigmoid),
+    "sigmoid": (F.sigmoid, torch.sigmoid),
 }
 SPECIAL = [-3.0, 3.0, 0.0, -0.0, 1e-8, -60.0, 60.0, 1e30, -1e30, np.inf, -np.inf]
 

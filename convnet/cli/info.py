@@ -17,7 +17,7 @@ import platform
 # the op families with a oneDNN backend besides convolution (float32; each falls back to
 # NumPy/numba for the cases its ``supports`` refuses)
 ONEDNN_FAMILIES = ("transposed convolution", "max/average pooling", "batch normalisation",
-                   "SiLU, GELU, hardswish, hardsigmoid", "softmax, log-softmax",
+                   "SiLU, GELU, hardswish, hardsigmoid, sigmoid", "softmax, log-softmax",
                    "nearest upsampling by whole factors, linear resampling",
                    "fully connected layers")
 

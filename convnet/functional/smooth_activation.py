@@ -74,7 +74,16 @@ def _gelu_tanh_derivative(x, y):
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _TANH_C * (1 + 3 * 0.044715 * x * x)
 
 
-_gelu_exact = _unary(lambda x: x * _normal_cdf(x),
+def _gelu_erf(x):
+    """``x * Phi(x)``; in float32 NaN at +inf, as PyTorch's float32 kernel and oneDNN's give
+    (PyTorch's float64 gives inf)."""
+    y = x * _normal_cdf(x)
+    if x.dtype == np.float32 and np.isposinf(x).any():
+        return np.where(np.isposinf(x), np.float32(np.nan), y)
+    return y
+
+
+_gelu_exact = _unary(_gelu_erf,
                      lambda x, y: _normal_cdf(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
                      onednn="gelu")
 _gelu_approximate = _unary(_gelu_tanh, _gelu_tanh_derivative, onednn="gelu_tanh")

@@ -58,7 +58,12 @@ def leaky_relu_backward(dy: np.ndarray, saved) -> np.ndarray:
 
 
 def sigmoid_forward(x: np.ndarray):
-    """Logistic function, computed from ``exp(-|x|)`` so it never overflows."""
+    """Logistic function, computed from ``exp(-|x|)`` so it never overflows; by oneDNN's
+    eltwise primitive where it takes ``x`` (:mod:`.eltwise_onednn`)."""
+    from . import eltwise_onednn
+    if eltwise_onednn.supports(x, "sigmoid"):
+        y = eltwise_onednn.forward(x, "sigmoid")
+        return y, y
     small = np.exp(-np.abs(x))
     one = x.dtype.type(1)
     y = np.where(x >= 0, one / (one + small), small / (one + small))

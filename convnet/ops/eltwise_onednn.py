@@ -1,6 +1,9 @@
 """Element-wise activations by oneDNN's eltwise primitive: SiLU (EfficientNet), GELU (exact and
-tanh form), hardswish and hardsigmoid (MobileNetV3), each one JIT pass forward and one
-backward, where the NumPy forms make a temporary array per operation of the formula.
+tanh form), hardswish and hardsigmoid (MobileNetV3), sigmoid (squeeze-and-excitation gates),
+each one JIT pass forward and one backward, where the NumPy forms make a temporary array per
+operation of the formula (sigmoid: 20x slower). ReLU stays with its compiled kernel (a
+memory-bound pass either way, and oneDNN's ReLU is a ``max`` that turns NaN into 0), tanh
+with NumPy's (as fast as oneDNN's).
 
 Where oneDNN and PyTorch disagree the NumPy forms run: oneDNN's hardsigmoid maps NaN to 1 and
 its hardswish gradient at NaN is 1 (PyTorch: NaN), so an input holding a NaN goes to NumPy
@@ -44,6 +47,7 @@ ALGORITHMS = {
     "gelu_tanh": (43, 0.0, 0.0),
     "hardswish": (52, 1 / 6, 0.5),
     "hardsigmoid": (40, 1 / 6, 0.5),
+    "sigmoid": (41, 0.0, 0.0),          # oneDNN's logistic
 }
 
 MIN_SIZE = 1024       # below this NumPy is quicker than a primitive call
