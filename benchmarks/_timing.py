@@ -22,6 +22,11 @@ Not a benchmark itself. Provides:
   (timings on a loaded machine are noisy).
 * ``format_table(headers, rows)`` / ``print_table(headers, rows)`` -- plain-text table;
   ``None``/NaN cells print as ``-``, floats with ``floatfmt`` (default 2 decimals).
+* ``smoke_test_arguments(doc, default_repeats)`` -- the ``--repeats``/``--quick`` command
+  line of the per-operation benchmarks: ``(rounds, quick)``.
+* ``both_backends_table(cases, repeats, first_column, note)`` -- check, time and print
+  ``(label, ours, theirs, close)`` cases: convnet as installed and with
+  ``CONVNET_BACKEND=numpy`` against PyTorch, one row each and the geometric means.
 """
 
 from __future__ import annotations
@@ -238,3 +243,34 @@ def both_backends_vs_torch(ours: Callable[[], object], theirs: Callable[[], obje
     (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs], repeats)
     return default, numpy_only, other, ratio, numpy_ratio
 
+
+def smoke_test_arguments(doc: str, default_repeats: int = 5) -> tuple[int, bool]:
+    """``(rounds, quick)`` from ``--repeats N`` and ``--quick`` (2 rounds, first 2 cases)."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=default_repeats,
+                        help="interleaved rounds per case")
+    parser.add_argument("--quick", action="store_true", help="2 rounds, 2 cases (smoke test)")
+    args = parser.parse_args()
+    return (2 if args.quick else args.repeats), args.quick
+
+
+def both_backends_table(cases, repeats: int, first_column: str, note: str,
+                        floatfmt: str = ".2f") -> None:
+    """For each ``(label, ours, theirs, close)``: ``close(a, b)`` asserts each result of
+    ``ours()`` against ``theirs()``'s, then :func:`both_backends_vs_torch` times them; prints
+    one row per case (ms and ratios) and the geometric means, after ``note``."""
+    rows, ratios = [], ([], [])
+    for label, ours, theirs, close in cases:
+        for a, b in zip(ours(), theirs()):
+            close(a, b)
+        default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(ours, theirs,
+                                                                                repeats)
+        ratios[0].append(ratio)
+        ratios[1].append(numpy_ratio)
+        rows.append([label, default * 1e3, numpy_only * 1e3, other * 1e3, ratio, numpy_ratio])
+    rows.append(["geomean", None, None, None, geomean(ratios[0]), geomean(ratios[1])])
+    print(machine_note())
+    print(note + "; cn: convnet as installed (oneDNN where loaded); np: CONVNET_BACKEND=numpy; "
+          "th: PyTorch")
+    print_table([first_column, "cn", "np", "th", "cn/th", "np/th"], rows, floatfmt)

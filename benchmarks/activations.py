@@ -18,7 +18,6 @@ are convnet / PyTorch (< 1: convnet faster). Results are checked against PyTorch
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -26,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, both_backends_vs_torch, geomean, import_torch, machine_note, print_table,
+    add_repo_to_path, both_backends_table, import_torch, smoke_test_arguments,
 )
 from depthwise import channels_last  # noqa: E402
 
@@ -86,35 +85,23 @@ def torch_call(torch, function, x, g):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case")
-    parser.add_argument("--quick", action="store_true", help="2 rounds, 2 cases (smoke test)")
-    args = parser.parse_args()
+    repeats, quick = smoke_test_arguments(__doc__)
     torch = import_torch()
     if torch is None:
         return
-    repeats = 2 if args.quick else args.repeats
-    rows, ratios = [], {"default": [], "numpy": []}
-    for name, shape, ours_f, theirs_f in cases(torch)[:2] if args.quick else cases(torch):
-        rng = np.random.default_rng(0)
-        x = channels_last((rng.standard_normal(shape) * 3).astype(np.float32))
-        out_shape = tuple(theirs_f(torch.from_numpy(x)).shape) or shape   # unused if a scalar
-        g = channels_last(rng.standard_normal(out_shape).astype(np.float32))
-        ours, theirs = convnet_call(ours_f, x, g), torch_call(torch, theirs_f, x, g)
-        for a, b in zip(ours(), theirs()):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1, np.abs(b).max()))
-        default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(ours, theirs,
-                                                                                repeats)
-        ratios["default"].append(ratio)
-        ratios["numpy"].append(numpy_ratio)
-        rows.append([f"{name} {'x'.join(map(str, shape))}", default * 1e3, numpy_only * 1e3,
-                     other * 1e3, ratio, numpy_ratio])
-    rows.append(["geomean", None, None, None, geomean(ratios["default"]),
-                 geomean(ratios["numpy"])])
-    print(machine_note())
-    print("fwd+bwd ms, channels-last; cn: convnet as installed (oneDNN where loaded); "
-          "np: CONVNET_BACKEND=numpy; th: PyTorch")
-    print_table(["case", "cn", "np", "th", "cn/th", "np/th"], rows)
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1, np.abs(b).max()))
+
+    def prepared():
+        for name, shape, ours_f, theirs_f in cases(torch)[:2] if quick else cases(torch):
+            rng = np.random.default_rng(0)
+            x = channels_last((rng.standard_normal(shape) * 3).astype(np.float32))
+            out_shape = tuple(theirs_f(torch.from_numpy(x)).shape) or shape   # unused: scalar
+            g = channels_last(rng.standard_normal(out_shape).astype(np.float32))
+            yield (f"{name} {'x'.join(map(str, shape))}", convnet_call(ours_f, x, g),
+                   torch_call(torch, theirs_f, x, g), close)
+    both_backends_table(prepared(), repeats, "case", "fwd+bwd ms, channels-last")
 
 
 if __name__ == "__main__":

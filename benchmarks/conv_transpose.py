@@ -15,7 +15,6 @@ convnet / PyTorch (< 1: convnet faster). Results are checked against PyTorch fir
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -23,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, both_backends_vs_torch, geomean, import_torch, machine_note, print_table,
+    add_repo_to_path, both_backends_table, import_torch, smoke_test_arguments,
 )
 
 add_repo_to_path()
@@ -73,35 +72,21 @@ def torch_call(torch, x, weight, g, stride, padding):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per shape")
-    parser.add_argument("--quick", action="store_true", help="2 rounds, 2 shapes (smoke test)")
-    args = parser.parse_args()
+    repeats, quick = smoke_test_arguments(__doc__)
     torch = import_torch()
     if torch is None:
         return
-    repeats = 2 if args.quick else args.repeats
-    rows, ratios = [], {"default": [], "numpy": []}
-    for shape in SHAPES[:2] if args.quick else SHAPES:
-        x, weight, g = make(shape)
-        stride, padding = shape[6], shape[7]
-        ours = convnet_call(x, weight, g, stride, padding)
-        theirs = torch_call(torch, x, weight, g, stride, padding)
-        for a, b in zip(ours(), theirs()):
-            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(b).max())
-        default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(ours, theirs,
-                                                                                repeats)
-        ratios["default"].append(ratio)
-        ratios["numpy"].append(numpy_ratio)
-        n, c, h, w, out, k, s, p = shape
-        rows.append([f"{n}x{c}x{h}x{w}->{out} k{k} s{s} p{p}", default * 1e3, numpy_only * 1e3,
-                     other * 1e3, ratio, numpy_ratio])
-    rows.append(["geomean", None, None, None, geomean(ratios["default"]),
-                 geomean(ratios["numpy"])])
-    print(machine_note())
-    print("fwd+bwd ms; cn: convnet as installed (oneDNN where loaded); np: CONVNET_BACKEND=numpy;"
-          " th: PyTorch")
-    print_table(["shape", "cn", "np", "th", "cn/th", "np/th"], rows)
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(b).max())
+
+    def prepared():
+        for shape in SHAPES[:2] if quick else SHAPES:
+            x, weight, g = make(shape)
+            n, c, h, w, out, k, s, p = shape
+            yield (f"{n}x{c}x{h}x{w}->{out} k{k} s{s} p{p}",
+                   convnet_call(x, weight, g, s, p), torch_call(torch, x, weight, g, s, p), close)
+    both_backends_table(prepared(), repeats, "shape", "fwd+bwd ms")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Results are checked against PyTorch first.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -23,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import (  # noqa: E402
-    add_repo_to_path, both_backends_vs_torch, geomean, import_torch, machine_note, print_table,
+    add_repo_to_path, both_backends_table, import_torch, smoke_test_arguments,
 )
 
 add_repo_to_path()
@@ -61,31 +60,18 @@ def calls(torch, batch, features_in, features_out):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case")
-    parser.add_argument("--quick", action="store_true", help="2 rounds, 2 shapes (smoke test)")
-    args = parser.parse_args()
+    repeats, quick = smoke_test_arguments(__doc__)
     torch = import_torch()
     if torch is None:
         return
-    repeats = 2 if args.quick else args.repeats
-    rows, ratios = [], {"default": [], "numpy": []}
-    for shape in SHAPES[:2] if args.quick else SHAPES:
-        ours, theirs = calls(torch, *shape)
-        for a, b in zip(ours(), theirs()):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1, np.abs(b).max()))
-        default, numpy_only, other, ratio, numpy_ratio = both_backends_vs_torch(ours, theirs,
-                                                                                repeats)
-        ratios["default"].append(ratio)
-        ratios["numpy"].append(numpy_ratio)
-        rows.append(["x".join(map(str, shape)), default * 1e3, numpy_only * 1e3, other * 1e3,
-                     ratio, numpy_ratio])
-    rows.append(["geomean", None, None, None, geomean(ratios["default"]),
-                 geomean(ratios["numpy"])])
-    print(machine_note())
-    print("fwd+bwd ms; batch x in x out; cn: convnet as installed (oneDNN where loaded); "
-          "np: CONVNET_BACKEND=numpy; th: PyTorch")
-    print_table(["case", "cn", "np", "th", "cn/th", "np/th"], rows, floatfmt=".3f")
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1, np.abs(b).max()))
+
+    cases = ((("x".join(map(str, shape)),) + calls(torch, *shape) + (close,))
+             for shape in (SHAPES[:2] if quick else SHAPES))
+    both_backends_table(cases, repeats, "case", "fwd+bwd ms; batch x in x out",
+                        floatfmt=".3f")
 
 
 if __name__ == "__main__":
