@@ -7,7 +7,7 @@ Run from the repository root:
 
 Each case is ``linear(x, W, b)`` and its backward (input, weight and bias gradients) on
 float32, timed three ways in interleaved blocks (benchmarks/_timing.paired_times): convnet as
-installed (oneDNN's inner product for layers of at least 2**24 multiply-adds,
+installed (oneDNN's inner product for layers of at least 2**26 multiply-adds,
 :mod:`convnet.ops.linear_onednn`), convnet with ``CONVNET_BACKEND=numpy`` (NumPy's matmul,
 i.e. OpenBLAS) and PyTorch (2 threads). Ratios are convnet / PyTorch (< 1: convnet faster).
 Results are checked against PyTorch first.

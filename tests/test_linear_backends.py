@@ -59,7 +59,7 @@ def check(x, w, b):
     assert y.dtype == dx.dtype == dw.dtype == np.float32
 
 
-CASES = [((128, 800), 500, True), ((64, 1024), 256, False), ((4, 32, 512), 384, True)]
+CASES = [((256, 1024), 512, True), ((128, 2048), 256, False), ((4, 64, 512), 1024, True)]
 
 
 @pytest.mark.parametrize("x_shape,out_features,has_bias", CASES, ids=str)
@@ -78,8 +78,8 @@ def test_large_layers_match_torch(x_shape, out_features, has_bias, monkeypatch):
 
 def test_non_contiguous_input_matches_torch():
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((800, 128)).astype(np.float32).T       # a transposed view
-    w = rng.standard_normal((500, 800)).astype(np.float32)[:, ::1]
+    x = rng.standard_normal((1024, 256)).astype(np.float32).T      # a transposed view
+    w = rng.standard_normal((512, 1024)).astype(np.float32)
     assert linear_onednn.supports(x, w, None) == onednn_library.available()
     check(x, w, None)
 
@@ -87,9 +87,9 @@ def test_non_contiguous_input_matches_torch():
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_nan_and_inf_spread_as_in_torch(bad):
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((128, 800)).astype(np.float32)
+    x = rng.standard_normal((256, 1024)).astype(np.float32)
     x[3, 7], x[50, 0] = bad, -bad
-    w = rng.standard_normal((500, 800)).astype(np.float32)
+    w = rng.standard_normal((512, 1024)).astype(np.float32)
     y = F.linear(convnet.from_numpy(x), convnet.from_numpy(w)).data
     expected = torch.nn.functional.linear(torch.tensor(x), torch.tensor(w)).numpy()
     np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
@@ -98,13 +98,13 @@ def test_nan_and_inf_spread_as_in_torch(bad):
 
 
 def test_cases_left_to_numpy():
-    x, w = np.ones((128, 800), np.float32), np.ones((500, 800), np.float32)
+    x, w = np.ones((256, 1024), np.float32), np.ones((512, 1024), np.float32)
     assert linear_onednn.supports(x, w, None) == onednn_library.available()
     assert not linear_onednn.supports(x[:, :10], w[:, :10], None)          # small: NumPy
     assert not linear_onednn.supports(x.astype(np.float64), w.astype(np.float64), None)
     assert not linear_onednn.supports(x[:0], w, None)                       # empty batch
     y = F.linear(convnet.from_numpy(x[:0]), convnet.from_numpy(w))
-    assert y.shape == (0, 500)
+    assert y.shape == (0, 512)
 
 
 def test_small_layer_on_numpy_matches_torch():
