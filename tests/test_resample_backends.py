@@ -24,22 +24,28 @@ torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
 CASES = [((2, 4, 9), 2), ((2, 4, 8, 8), 2), ((3, 16, 5, 7), 3), ((2, 4, 3, 4, 5), 2)]
 
 
+@pytest.fixture
+def calls(monkeypatch):
+    """The calls of oneDNN's resampling forward pass, counted."""
+    made = []
+    original = resample_onednn.forward
+    monkeypatch.setattr(resample_onednn, "forward",
+                        lambda *args: made.append(1) or original(*args))
+    return made
+
+
 def channels_last(array):
     return np.moveaxis(np.ascontiguousarray(np.moveaxis(array, 1, -1)), -1, 1)
 
 
 @pytest.mark.parametrize("memory", ["row-major", "channels-last"])
 @pytest.mark.parametrize("shape,factor", CASES, ids=str)
-def test_nearest_upsampling_matches_torch(shape, factor, memory, monkeypatch):
+def test_nearest_upsampling_matches_torch(shape, factor, memory, calls):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
     x.flat[:3] = [np.nan, np.inf, -np.inf]
     if memory == "channels-last":
         x = channels_last(x)
-    calls = []
-    original = resample_onednn.forward
-    monkeypatch.setattr(resample_onednn, "forward",
-                        lambda *args: calls.append(1) or original(*args))
     xc = convnet.from_numpy(x).requires_grad_(True)
     y = F.interpolate(xc, scale_factor=factor, mode="nearest")
     dy = rng.standard_normal(y.shape).astype(np.float32)
@@ -62,15 +68,11 @@ LINEAR_CASES = [((2, 4, 9), (20,), "linear"), ((2, 4, 9), (4,), "linear"),
 
 @pytest.mark.parametrize("memory", ["row-major", "channels-last"])
 @pytest.mark.parametrize("shape,size,mode", LINEAR_CASES, ids=str)
-def test_linear_resampling_matches_torch(shape, size, mode, memory, monkeypatch):
+def test_linear_resampling_matches_torch(shape, size, mode, memory, calls):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(np.float32)
     if memory == "channels-last":
         x = channels_last(x)
-    calls = []
-    original = resample_onednn.forward
-    monkeypatch.setattr(resample_onednn, "forward",
-                        lambda *args: calls.append(1) or original(*args))
     xc = convnet.from_numpy(x).requires_grad_(True)
     y = F.interpolate(xc, size=size, mode=mode, align_corners=False)
     dy = rng.standard_normal(y.shape).astype(np.float32)
