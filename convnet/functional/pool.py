@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.onednn.memory import is_channels_last
 from ..ops.pool import adaptive as adaptive_ops
 from ..ops import pool as pool_ops
 from ..tensor import Tensor, record
@@ -234,8 +235,7 @@ def _adaptive_avg(dims, input, output_size):
     x = floating_input(input)
     sizes = _adaptive_sizes(x, output_size, dims)
     y = adaptive_ops.adaptive_avg_forward(x, sizes)
-    shape, channels_last = x.shape, x.ndim >= 3 and not x.flags.c_contiguous and \
-        np.moveaxis(x, 1, -1).flags.c_contiguous        # the backward pass holds no array
+    shape, channels_last = x.shape, is_channels_last(x)   # the backward pass holds no array
     return record(y, (input,), lambda dy: (
         adaptive_ops.adaptive_avg_backward(dy, shape, sizes, channels_last),))
 

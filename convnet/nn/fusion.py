@@ -88,7 +88,7 @@ def fusion_disabled():
         _local.disabled = before
 
 
-def _relu_in_place(activation, out):
+def _activate_in_place(activation, out):
     """``activation(out)`` for a fused result ``out`` that nothing else holds: ReLU and ReLU6
     overwrite it (NumPy's maximum and clip keep NaN, as PyTorch), other activations run as
     modules."""
@@ -157,15 +157,14 @@ def fused_conv(conv, bn, x, residual=None):
     if _wants_grad(x, conv.weight, conv.bias, residual, *(() if bn is None else
                                                           (bn.weight, bn.bias))):
         return None
-    data, weight = _array(x), _array(conv.weight)
-    bias = None if conv.bias is None else _array(conv.bias)
+    data, weight, bias = _array(x), _array(conv.weight), _array(conv.bias)
     if not (isinstance(data, np.ndarray) and data.dtype == np.float32
             and data.ndim == conv.spatial_dims + 2):
         return None
     spec = conv_spec(data.shape, data.dtype, weight.shape, None if bias is None else bias.shape,
                      conv.stride, conv.padding, conv.dilation, conv.groups, conv.padding_mode,
                      spatial_dims=conv.spatial_dims)
-    residual_data = None if residual is None else _array(residual)
+    residual_data = _array(residual)
     if residual_data is not None and (not isinstance(residual_data, np.ndarray)
                                       or residual_data.shape != spec.output_shape
                                       or residual_data.dtype != np.float32):
@@ -183,7 +182,7 @@ def conv_bn_act(conv, bn, activation, x, residual=None):
     mode and gradients as usual); ``bn``, ``activation`` and ``residual`` may be None."""
     fused = fused_conv(conv, bn, x, residual)
     if fused is not None:
-        return fused if activation is None else _relu_in_place(activation, fused)
+        return fused if activation is None else _activate_in_place(activation, fused)
     out = conv(x)
     if bn is not None and residual is None and activation is not None:
         fused = fused_bn_relu(bn, activation, out)
@@ -204,28 +203,22 @@ def fused_bn_relu(bn, relu, x):
     if getattr(_local, "disabled", False) or not L.preferred() or type(relu) is not act.ReLU \
             or not _hookless(relu) or not _plain(bn, _BatchNorm):
         return None
-    tracking = bn.training and bn.track_running_stats
     if not (bn.training or bn.running_mean is None):
         return None
     data = _array(x)
     if not (isinstance(data, np.ndarray) and data.dtype == np.float32
-            and data.ndim in bn.expected_dims and data.ndim >= 2
-            and data.shape[1] == bn.num_features and data.size // data.shape[1] > 1):
+            and data.ndim in bn.expected_dims and data.shape[1] == bn.num_features
+            and data.size // data.shape[1] > 1):
         return None
-    weight = None if bn.weight is None else _array(bn.weight)
-    bias = None if bn.bias is None else _array(bn.bias)
+    weight, bias = _array(bn.weight), _array(bn.bias)
     if not batch_norm_onednn.supports_relu(data, weight, bias):
         return None
-    momentum = 0.0 if bn.momentum is None else bn.momentum
-    if tracking and bn.momentum is None:    # as PyTorch: the cumulative average
-        momentum = 1.0 / (float(bn.num_batches_tracked) + 1.0)
-    running_mean = None if bn.running_mean is None else _array(bn.running_mean)
-    running_var = None if bn.running_var is None else _array(bn.running_var)
-    result = batch_norm_onednn.forward(data, running_mean, running_var, weight, bias, True,
-                                       float(momentum), float(bn.eps), relu=True)
+    result = batch_norm_onednn.forward(
+        data, _array(bn.running_mean), _array(bn.running_var), weight, bias, True,
+        float(bn._momentum_counting_this_batch()), float(bn.eps), relu=True)
     if result is None:
         return None
-    if tracking:
+    if bn.training and bn.track_running_stats:
         bn.num_batches_tracked += 1
     y, saved = result
     return record(y, (x, bn.weight, bn.bias),
@@ -245,7 +238,7 @@ def run_sequence(modules, x):
             if fused is not None:
                 index += 2
                 if index < count and type(modules[index]) in (act.ReLU, more.ReLU6):
-                    fused = _relu_in_place(modules[index], fused)
+                    fused = _activate_in_place(modules[index], fused)
                     index += 1
                 x = fused
                 continue

@@ -77,15 +77,23 @@ class _BatchNorm(Module):
         if ndim not in self.expected_dims:
             raise ValueError(f"input: {type(self).__name__} expects {' or '.join(map(str, self.expected_dims))}"
                              f"-d input, got {ndim} dims")
-        momentum = 0.0 if self.momentum is None else self.momentum
+        momentum = self._momentum_counting_this_batch()
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
-            if self.momentum is None:      # as PyTorch: the cumulative average of the batches
-                momentum = 1.0 / float(self.num_batches_tracked)
         # as PyTorch: batch statistics when training or when no running statistics are kept
         use_batch_statistics = self.training or self.running_mean is None
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch_statistics, momentum, self.eps)
+
+    def _momentum_counting_this_batch(self) -> float:
+        """The weight of this call's batch statistics in the running ones (``momentum``;
+        with ``momentum=None``, as PyTorch, the cumulative average: 1 / batches so far, this
+        one included). ``num_batches_tracked`` is left for the caller to advance."""
+        if self.momentum is not None:
+            return self.momentum
+        if self.training and self.track_running_stats:
+            return 1.0 / (float(self.num_batches_tracked) + 1.0)
+        return 0.0
 
     def reset_running_stats(self) -> None:
         """Running mean 0, variance 1 and the batch count 0, in place (as PyTorch); with

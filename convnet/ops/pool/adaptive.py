@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from ..onednn.memory import empty_in_layout
+
 
 def adaptive_windows(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     """(index, valid): ``index[i, j]`` the j-th input cell of output i, clamped to its window."""
@@ -118,12 +120,7 @@ def adaptive_avg_backward(dy: np.ndarray, input_shape, out_sizes,
     channels-last memory when ``channels_last`` (the input's layout)."""
     if _global(input_shape, out_sizes):
         share = (dy / math.prod(input_shape[2:])).astype(dy.dtype, copy=False)
-        if channels_last:
-            memory = np.empty((input_shape[0],) + tuple(input_shape[2:]) + (input_shape[1],),
-                              dy.dtype)
-            dx = np.moveaxis(memory, -1, 1)
-        else:
-            dx = np.empty(input_shape, dy.dtype)
+        _, dx = empty_in_layout(input_shape, channels_last, dy.dtype)
         dx[...] = share.reshape(share.shape[:2] + (1,) * (len(input_shape) - 2))
         return dx
     _, flat_index, mask = _cell_index(input_shape[2:], out_sizes)
