@@ -10,6 +10,10 @@ signature every backend shares, on each case it supports:
 - a float64 central-difference check of ``sum(out * g)`` for a random ``g``;
 - NaN and +-inf inputs, ties, an empty batch and non-contiguous inputs.
 
+The other families with a oneDNN backend (transposed convolution, batch normalisation,
+activations, softmax, resampling, fully connected layers) have their grid in
+test_backend_families.py.
+
 A non-finite input spreads through a transform over the whole output, so for the FFT
 backend a NaN case checks that every output torch makes NaN is NaN (it makes more).
 """

@@ -61,3 +61,19 @@ def test_reset_parameters_restores_the_initial_state():
     ours.reset_parameters(), theirs.reset_parameters()
     assert_same_state(ours, theirs)
     np.testing.assert_array_equal(ours.weight.data, np.ones(3, np.float32))
+
+
+@pytest.mark.parametrize("momentum", [None, 0.1])
+def test_an_empty_batch_in_training_changes_only_the_count(momentum):
+    """As torch: an empty batch normalises nothing, leaves the running statistics as they
+    were, counts as a batch, and gives zero gradients to the weight and bias."""
+    ours, theirs = nn.BatchNorm2d(3, momentum=momentum), torch.nn.BatchNorm2d(3, momentum=momentum)
+    for layer, lib in ((ours, convnet), (theirs, torch)):
+        for x in batches(2) + [np.zeros((0, 3, 5, 5), np.float32)] + batches(1, seed=1):
+            xt = lib.tensor(x, requires_grad=True)
+            y = layer(xt)
+            (y * y).sum().backward()      # the weight's gradient accumulates over the batches
+            assert tuple(y.shape) == x.shape and tuple(xt.grad.shape) == x.shape
+    assert_same_state(ours, theirs)
+    np.testing.assert_allclose(np.asarray(ours.weight.grad), theirs.weight.grad.numpy(),
+                               rtol=1e-5, atol=1e-5)

@@ -169,3 +169,28 @@ def test_onednn_leaves_the_process_openmp_thread_setting_as_it_was():
         y, saved = onednn.forward(x, w, None, spec)
         onednn.backward(np.ones_like(y), saved, spec)
         assert torch.get_num_threads() == before
+
+
+def test_a_bound_temporary_lives_until_the_primitive_has_run():
+    """``memory.bind(np.ascontiguousarray(view))`` hands oneDNN the address of a copy that
+    nothing else holds: the memory object keeps it until ``execute`` returns, then lets go."""
+    import gc
+    import weakref
+
+    from convnet.ops.onednn.memory import plain_md
+    from convnet.ops.onednn.primitive import Reorder
+    source = np.arange(24, dtype=np.float32).reshape(4, 6)
+    reorder = Reorder(plain_md((4, 3), np.float32), plain_md((4, 3), np.float32))
+    target = np.empty((4, 3), np.float32)
+    copy = np.ascontiguousarray(source[:, ::2])
+    alive = weakref.ref(copy)
+    bound = reorder.source.bind(copy)
+    del copy
+    gc.collect()
+    for _ in range(50):                 # freed memory would be reused by these
+        np.full((4, 3), -1.0, np.float32)
+    assert alive() is not None
+    reorder.primitive.execute({library.ARG_FROM: bound,
+                               library.ARG_TO: reorder.target.bind(target)})
+    np.testing.assert_array_equal(target, source[:, ::2])
+    assert alive() is None and reorder.source.array is None

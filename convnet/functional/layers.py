@@ -181,7 +181,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training and (mean_buffer is None or var_buffer is None):
         raise ValueError("running_mean: running_mean and running_var are required when "
                          "training=False (they normalise the input)")
-    if training and x.size // channels <= 1:
+    if training and x.size and x.size // channels <= 1:
         raise ValueError(f"input: expected more than 1 value per channel when training, got "
                          f"input of shape {x.shape}")
     for name, number in (("momentum", momentum), ("eps", eps)):
@@ -192,6 +192,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, vector in (("weight", w), ("bias", b)):
         if vector is not None and vector.shape != (channels,):
             raise ValueError(f"{name}: expected shape ({channels},), got {vector.shape}")
+    if training and x.size == 0:     # torch: nothing to normalise, running statistics kept
+        return record(np.empty(x.shape, x.dtype), (input, weight, bias), lambda dy: (
+            np.zeros(x.shape, x.dtype), None if w is None else np.zeros_like(w),
+            None if b is None else np.zeros_like(b)))
     y, saved = layer_ops.batch_norm_forward(x, mean_buffer, var_buffer, w, b, bool(training),
                                             float(momentum), float(eps))
     return record(y, (input, weight, bias), lambda dy: layer_ops.batch_norm_backward(dy, saved),

@@ -103,10 +103,15 @@ def aligned_buffer(nbytes: int) -> np.ndarray:
 
 
 class Memory:
-    """A oneDNN memory object for descriptor ``md``, bound to a buffer per call."""
+    """A oneDNN memory object for descriptor ``md``, bound to a buffer per call.
+
+    The memory object holds the array it is bound to until the primitive that reads it has
+    run (:meth:`Primitive.execute` lets go), so ``memory.bind(np.ascontiguousarray(x))``
+    cannot hand oneDNN the address of a copy that Python has already freed."""
 
     def __init__(self, md):
         self.md = md
+        self.array = None
         self.handle = L.handle()
         L.check(L.lib().dnnl_memory_create(ctypes.byref(self.handle), md, L.engine(), None),
                 "memory")
@@ -114,6 +119,7 @@ class Memory:
     def bind(self, array: np.ndarray) -> "Memory":
         L.check(L.lib().dnnl_memory_set_data_handle(self.handle, array.ctypes.data),
                 "set data handle")
+        self.array = array
         return self
 
     def __del__(self):

@@ -61,9 +61,14 @@ class Primitive:
             arguments = {**arguments, L.ARG_SCRATCHPAD: self.scratchpad}
         args = (L.ExecArg * len(arguments))(*[L.ExecArg(key, memory.handle)
                                                for key, memory in arguments.items()])
-        L.check(L.lib().dnnl_primitive_execute(self.handle, L.stream(), len(arguments), args),
-                f"{self.what} execute")
-        L.check(L.lib().dnnl_stream_wait(L.stream()), f"{self.what} wait")
+        try:
+            L.check(L.lib().dnnl_primitive_execute(self.handle, L.stream(), len(arguments),
+                                                   args), f"{self.what} execute")
+            L.check(L.lib().dnnl_stream_wait(L.stream()), f"{self.what} wait")
+        finally:
+            for key, memory in arguments.items():   # the buffers may go (the scratchpad's
+                if key != L.ARG_SCRATCHPAD:          # is ours for the primitive's life)
+                    memory.array = None
 
     def __del__(self):
         library = L._state.get("lib")
