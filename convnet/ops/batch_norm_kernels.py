@@ -22,13 +22,14 @@ import numpy as np
 from numba import njit
 
 from .batch_threads import ONE_PASS, run_parts, split
+from .layout import to_last
 
 __all__ = ["rows_view", "column_stats", "normalise", "backward_sums", "backward_input"]
 
 
 def rows_view(x: np.ndarray) -> np.ndarray | None:
     """``x`` (N, C, *spatial) as an (M, C) matrix view when it is channels-last; else None."""
-    moved = np.moveaxis(x, 1, -1)
+    moved = to_last(x)
     return moved.reshape(-1, x.shape[1]) if moved.flags.c_contiguous else None
 
 

@@ -22,6 +22,7 @@ import functools
 
 import numpy as np
 
+from .layout import to_first, to_last
 from .onednn import library as L
 from .onednn.memory import Memory, activation_md, is_channels_last, plain_md
 from .onednn.primitive import Primitive, implementation_name, user_scratchpad_attr
@@ -95,12 +96,12 @@ class _Plan:
 
     def buffer(self, array: np.ndarray) -> np.ndarray:
         """The contiguous memory behind ``array`` in this plan's layout."""
-        return np.moveaxis(array, 1, -1) if self.layout == "channels-last" else array
+        return to_last(array) if self.layout == "channels-last" else array
 
 
 def _like(x: np.ndarray, layout: str) -> np.ndarray:
     if layout == "channels-last":
-        return np.moveaxis(np.empty(x.shape[:1] + x.shape[2:] + x.shape[1:2], np.float32), -1, 1)
+        return to_first(np.empty(x.shape[:1] + x.shape[2:] + x.shape[1:2], np.float32))
     return np.empty(x.shape, np.float32)
 
 

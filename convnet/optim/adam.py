@@ -1,4 +1,5 @@
-"""Adam and AdamW, computed in PyTorch's order of operations (its single-tensor path)."""
+"""Adam and AdamW, computed in PyTorch's order of operations (its single-tensor path); one
+compiled pass per parameter where the arrays allow (:mod:`.adam_kernel`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import adam_kernel
+from ._moments import lerp_
 from .optimizer import Optimizer, check_nonnegative
 
 
@@ -87,14 +90,18 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = np.zeros_like(weights)
                 state["step"] += 1
                 step = state["step"]
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                if not group["amsgrad"] and adam_kernel.update(
+                        weights, grad, exp_avg, exp_avg_sq, lr=lr, beta1=beta1, beta2=beta2,
+                        eps=eps, step=step, weight_decay=weight_decay,
+                        decoupled=self._decoupled):
+                    continue             # one compiled pass, the same numbers as below
                 if weight_decay != 0:
                     if self._decoupled:
                         weights *= 1 - lr * weight_decay
                     else:
                         grad = grad + weight_decay * weights
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                # torch's lerp: start + weight * (end - start), for a weight below 0.5
-                exp_avg += (1 - beta1) * (grad - exp_avg)
+                lerp_(exp_avg, grad, 1 - beta1)
                 exp_avg_sq *= beta2
                 exp_avg_sq += (1 - beta2) * grad * grad
                 bias_correction1 = 1 - beta1 ** step

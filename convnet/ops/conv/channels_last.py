@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..batch_threads import run_parts, single_threaded_blas, split
+from ..layout import to_first, to_last
 from ..padding import fill_border, pad, pad_backward
 from . import kernels
 from .bias import add_bias, bias_gradient
@@ -70,22 +71,6 @@ def _geometry(spec, channels: int) -> tuple[int, ...]:
     else:
         runs, run = kw, channels
     return kh, runs, run, sh, sw * channels, dh, dw * channels, out_h, out_w
-
-
-def to_last(x: np.ndarray) -> np.ndarray:
-    """(N, C, *spatial) view -> (N, *spatial, C) view (``np.moveaxis(x, 1, -1)``, without
-    its argument checks: this runs several times a layer).
-
-    Example:
-        >>> to_last(np.zeros((2, 3, 4, 5))).shape, to_first(np.zeros((2, 4, 5, 3))).shape
-        ((2, 4, 5, 3), (2, 3, 4, 5))
-    """
-    return x.transpose((0,) + tuple(range(2, x.ndim)) + (1,))
-
-
-def to_first(x: np.ndarray) -> np.ndarray:
-    """(N, *spatial, C) view -> (N, C, *spatial) view."""
-    return x.transpose((0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
 
 def channels_last(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from ..layout import to_first, to_last
 from ..onednn import library as L
 from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, activation_md, aligned_buffer, any_md,
                              is_channels_last, md_equal, md_size, plain_md, tagged_md)
@@ -105,7 +106,7 @@ class _Layout:
         if not channels_last:
             array = np.ascontiguousarray(array)
         to_chosen, _ = self._variant(channels_last)
-        source = np.moveaxis(array, 1, -1) if channels_last else array
+        source = to_last(array) if channels_last else array
         if to_chosen is None:
             return source
         target = aligned_buffer(self.nbytes)
@@ -125,7 +126,7 @@ class _Layout:
         _, from_chosen = self._variant(self.channels_last_ok)
         if from_chosen is not None:
             from_chosen(buffer, result)
-        return np.moveaxis(result, -1, 1) if self.channels_last_ok else result
+        return to_first(result) if self.channels_last_ok else result
 
     @property
     def channels_last_ok(self) -> bool:

@@ -30,6 +30,7 @@ import functools
 
 import numpy as np
 
+from ..layout import to_first, to_last
 from ..onednn import library as L
 from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, activation_md, any_md, plain_md)
 from ..onednn.primitive import Primitive, implementation_name, user_scratchpad_attr
@@ -145,9 +146,9 @@ def _fill(layout: _Layout, out: np.ndarray, residual: np.ndarray) -> None:
     channels_last = layout.channels_last_ok
     to_chosen, _ = layout._variant(channels_last)
     if to_chosen is None:           # the buffer is the user layout itself
-        target = np.moveaxis(out, -1, 1) if channels_last else out
+        target = to_first(out) if channels_last else out
         np.copyto(target, residual)
         return
-    user = np.ascontiguousarray(np.moveaxis(residual, 1, -1)) if channels_last else \
+    user = np.ascontiguousarray(to_last(residual)) if channels_last else \
         np.ascontiguousarray(residual, np.float32)
     to_chosen(user, out)

@@ -103,7 +103,7 @@ def check_arguments(kernel_size, stride, padding, dilation, padding_mode):
     return stride, dilation
 
 
-_SPECS: dict[str, ConvSpec] = {}
+_SPECS: dict[tuple, ConvSpec] = {}
 SPEC_CACHE_SIZE = 1024
 
 
@@ -114,11 +114,13 @@ def conv_spec(input_shape, input_dtype, weight_shape, bias_shape=None, stride=1,
     Raises ValueError/TypeError naming the argument, the value and what was expected.
     A training loop asks for the same few specs every step: they are kept, keyed by the
     ``repr`` of the arguments (which tells ``True`` from ``1`` and a list from a tuple, so
-    a cached answer is the one validation would give).
+    a cached answer is the one validation would give) and the input's dtype.
     """
     args = (input_shape, input_dtype, weight_shape, bias_shape, stride, padding, dilation,
             groups, padding_mode, spatial_dims)
-    key = repr(args)
+    # a dtype's repr costs more than the rest together: a NumPy dtype is its own key
+    dtype_key = input_dtype if isinstance(input_dtype, np.dtype) else repr(input_dtype)
+    key = (repr(args[:1] + args[2:]), type(input_dtype), dtype_key)
     spec = _SPECS.get(key)
     if spec is None:
         spec = _validated_spec(*args)

@@ -19,6 +19,7 @@ import ctypes
 
 import numpy as np
 
+from ..layout import to_first, to_last
 from . import library as L
 
 ALIGNMENT = 64
@@ -56,7 +57,7 @@ CHANNELS_LAST_TAGS = {3: 15, 4: 22, 5: 33}          # oneDNN's nwc, nhwc, ndhwc
 def is_channels_last(array: np.ndarray) -> bool:
     """Whether ``array`` (N, C, *spatial) is a view of channels-last memory."""
     return (not array.flags.c_contiguous and array.ndim in CHANNELS_LAST_TAGS
-            and np.moveaxis(array, 1, -1).flags.c_contiguous)
+            and to_last(array).flags.c_contiguous)
 
 
 def activation_md(shape, dtype, channels_last: bool) -> L.handle:
@@ -69,7 +70,7 @@ def in_layout(array: np.ndarray, channels_last: bool) -> np.ndarray:
     """``array`` (N, C, *spatial) as the contiguous buffer a primitive of that layout reads:
     (N, *spatial, C) memory for channels-last, else row-major; a view where it already is."""
     if channels_last:
-        return np.ascontiguousarray(np.moveaxis(array, 1, -1))
+        return np.ascontiguousarray(to_last(array))
     return np.ascontiguousarray(array)
 
 
@@ -77,7 +78,7 @@ def empty_in_layout(shape, channels_last: bool, dtype=np.float32):
     """``(buffer, the same memory viewed as (N, C, *spatial))`` for an output ``shape``."""
     if channels_last:
         buffer = np.empty((shape[0],) + tuple(shape[2:]) + (shape[1],), dtype)
-        return buffer, np.moveaxis(buffer, -1, 1)
+        return buffer, to_first(buffer)
     buffer = np.empty(shape, dtype)
     return buffer, buffer
 
