@@ -48,15 +48,27 @@ def make(shape, seed=0):
 
 
 def channels_last(array):
-    """The same (N, C, H, W) values in NHWC memory, as PyTorch's channels_last."""
-    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    """The same (N, C, H, W) values in NHWC memory, as PyTorch's channels_last, starting on
+    a 64-byte boundary as a convnet layer leaves its output (and PyTorch's allocator its
+    tensors): the layer's input and upstream gradient come from the layers around it."""
+    from convnet.ops.layout import aligned_empty
+    memory = aligned_empty(array.transpose(0, 2, 3, 1).shape, array.dtype)
+    memory[...] = array.transpose(0, 2, 3, 1)
+    return memory.transpose(0, 3, 1, 2)
+
+
+def aligned(array):
+    """``array`` copied to a row-major buffer on a 64-byte boundary (see channels_last)."""
+    from convnet.ops.layout import aligned_empty
+    memory = aligned_empty(array.shape, array.dtype)
+    memory[...] = array
+    return memory
 
 
 def convnet_calls(x, k, g, stride, nhwc=False):
     import convnet
     import convnet.functional as F
-    if nhwc:
-        x, g = channels_last(x), channels_last(g)
+    x, g = (channels_last(x), channels_last(g)) if nhwc else (aligned(x), aligned(g))
     # from_numpy keeps the memory layout (convnet.tensor copies to C order, as torch.tensor)
     xc = convnet.from_numpy(x).requires_grad_(True)
     kc = convnet.tensor(k, requires_grad=True)

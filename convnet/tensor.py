@@ -34,6 +34,7 @@ import numpy as np
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
                         set_grad_enabled)
 from .grad_mode import state as _mode
+from .ops.layout import ALIGNMENT
 
 DEFAULT_DTYPE = np.float32
 
@@ -108,10 +109,11 @@ def _owned_copy(array: np.ndarray) -> np.ndarray:
     if sys.getrefcount(array) <= 3:
         if array.flags.owndata:
             return array
-        base = array.base       # a layout view (channels-last) of a buffer nothing else holds
-        if (type(base) is np.ndarray and base.flags.owndata and base.nbytes == array.nbytes
-                and sys.getrefcount(base) <= 3):   # the view, `base`, the call
-            return array
+        base = array.base       # a layout view (channels-last) of a buffer nothing else holds,
+        padding = base.nbytes - array.nbytes if type(base) is np.ndarray else -1   # or of an
+        if ((padding == 0 or (0 < padding <= ALIGNMENT and base.dtype == np.uint8))  # aligned
+                and base.flags.owndata and sys.getrefcount(base) <= 3):   # one (ops.layout)
+            return array        # (the references: the view's, `base`, the call's)
     return array.copy(order="K")
 
 class Tensor:

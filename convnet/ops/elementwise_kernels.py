@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from .batch_threads import ONE_PASS, run_parts, split
+from .layout import aligned_empty_like
 
 
 def _select_py(values, mask, out):
@@ -72,13 +73,13 @@ def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         flat_values = _flat_in_memory_order(values, axes)
         flat_mask = _flat_in_memory_order(mask, axes)
         if flat_values is not None and flat_mask is not None:
-            out = np.empty_like(values)
+            out = aligned_empty_like(values)
             flat_out = _flat_in_memory_order(out, axes)
             _in_parts(lambda lo, hi: _select(flat_values[lo:hi], flat_mask[lo:hi],
                                              flat_out[lo:hi]), values.size)
             return out
         if values.ndim == 4:        # a mask in another layout, or values not contiguous
-            out = np.empty_like(values)             # laid out as ``values``
+            out = aligned_empty_like(values)        # laid out as ``values``
             v, m, o = (a.transpose(axes) for a in (values, mask, out))
             _in_parts(lambda lo, hi: _select_4d(v[lo:hi], m[lo:hi], o[lo:hi]), values.size,
                       v.shape[0])
@@ -93,7 +94,7 @@ def relu_and_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
         flat_values = _flat_in_memory_order(values, axes)
         if flat_values is not None:
-            out = np.empty_like(values)  # same memory order, so the masks match up too
+            out = aligned_empty_like(values)  # same memory order: the masks match up too
             passes = np.lib.stride_tricks.as_strided(
                 np.empty(values.size, dtype=bool), values.shape,
                 tuple(s // values.itemsize for s in values.strides))

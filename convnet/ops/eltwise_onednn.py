@@ -34,6 +34,7 @@ import functools
 
 import numpy as np
 
+from .layout import aligned_empty_like
 from .onednn import library as L
 from .onednn.memory import Memory, plain_md
 from .onednn.primitive import Primitive, user_scratchpad_attr
@@ -108,7 +109,7 @@ class _Plan:
 
 def forward(x: np.ndarray, name: str) -> np.ndarray:
     """``name``'s activation of ``x`` (a :func:`supports` case), in x's memory order."""
-    y = np.empty_like(x)                     # order 'K': x's layout
+    y = aligned_empty_like(x)                # x's memory order
     plan = _plan(x.size, name)
     plan.run(plan.forward, {L.ARG_SRC: _flat(x), L.ARG_DST: _flat(y)})
     return y
@@ -117,10 +118,10 @@ def forward(x: np.ndarray, name: str) -> np.ndarray:
 def backward(dy: np.ndarray, x: np.ndarray, name: str) -> np.ndarray:
     """The input gradient ``dy * f'(x)``, in x's memory order."""
     if dy.dtype != np.float32 or dy.strides != x.strides:
-        same = np.empty_like(x)
+        same = aligned_empty_like(x)
         same[...] = dy
         dy = same
-    dx = np.empty_like(x)
+    dx = aligned_empty_like(x)
     plan = _plan(x.size, name)
     plan.run(plan.backward, {L.ARG_SRC: _flat(x), L.ARG_DIFF_DST: _flat(dy),
                              L.ARG_DIFF_SRC: _flat(dx)})

@@ -22,7 +22,7 @@ import functools
 
 import numpy as np
 
-from .layout import to_first, to_last
+from .layout import aligned_empty, to_first, to_last
 from .onednn import library as L
 from .onednn.memory import Memory, activation_md, is_channels_last, plain_md
 from .onednn.primitive import Primitive, implementation_name, user_scratchpad_attr
@@ -101,8 +101,8 @@ class _Plan:
 
 def _like(x: np.ndarray, layout: str) -> np.ndarray:
     if layout == "channels-last":
-        return to_first(np.empty(x.shape[:1] + x.shape[2:] + x.shape[1:2], np.float32))
-    return np.empty(x.shape, np.float32)
+        return to_first(aligned_empty(x.shape[:1] + x.shape[2:] + x.shape[1:2]))
+    return aligned_empty(x.shape)
 
 
 def forward(x: np.ndarray, dim: int, log: bool) -> np.ndarray:

@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from ..layout import to_first, to_last
+from ..layout import aligned_contiguous, aligned_empty, to_first, to_last
 from ..onednn import library as L
 from ..onednn.memory import (CHANNELS_LAST_TAGS, Memory, activation_md, aligned_buffer, any_md,
                              is_channels_last, md_equal, md_size, plain_md, tagged_md)
@@ -104,7 +104,7 @@ class _Layout:
         reordered copy."""
         channels_last = self.activation and is_channels_last(array)
         if not channels_last:
-            array = np.ascontiguousarray(array)
+            array = aligned_contiguous(array)
         to_chosen, _ = self._variant(channels_last)
         source = to_last(array) if channels_last else array
         if to_chosen is None:
@@ -117,7 +117,7 @@ class _Layout:
         """``(buffer for the primitive, the result array in channels-last memory)``."""
         _, from_chosen = self._variant(self.channels_last_ok)
         last = (self.shape[0],) + self.shape[2:] + (self.shape[1],)
-        result = np.empty(last if self.channels_last_ok else self.shape, np.float32)
+        result = aligned_empty(last if self.channels_last_ok else self.shape)
         buffer = result if from_chosen is None else aligned_buffer(self.nbytes)
         return buffer, result
 

@@ -19,10 +19,8 @@ import ctypes
 
 import numpy as np
 
-from ..layout import to_first, to_last
+from ..layout import ALIGNMENT, aligned_contiguous, aligned_empty, to_first, to_last
 from . import library as L
-
-ALIGNMENT = 64
 
 
 def _dtype_code(dtype) -> int:
@@ -69,17 +67,15 @@ def activation_md(shape, dtype, channels_last: bool) -> L.handle:
 def in_layout(array: np.ndarray, channels_last: bool) -> np.ndarray:
     """``array`` (N, C, *spatial) as the contiguous buffer a primitive of that layout reads:
     (N, *spatial, C) memory for channels-last, else row-major; a view where it already is."""
-    if channels_last:
-        return np.ascontiguousarray(to_last(array))
-    return np.ascontiguousarray(array)
+    return aligned_contiguous(to_last(array) if channels_last else array)
 
 
 def empty_in_layout(shape, channels_last: bool, dtype=np.float32):
     """``(buffer, the same memory viewed as (N, C, *spatial))`` for an output ``shape``."""
     if channels_last:
-        buffer = np.empty((shape[0],) + tuple(shape[2:]) + (shape[1],), dtype)
+        buffer = aligned_empty((shape[0],) + tuple(shape[2:]) + (shape[1],), dtype)
         return buffer, to_first(buffer)
-    buffer = np.empty(shape, dtype)
+    buffer = aligned_empty(shape, dtype)
     return buffer, buffer
 
 
@@ -99,7 +95,7 @@ def query_md(pd, what: str) -> L.handle:
 def aligned_buffer(nbytes: int) -> np.ndarray:
     """A uint8 array of ``nbytes`` starting on a 64-byte boundary."""
     raw = np.empty(nbytes + ALIGNMENT, np.uint8)
-    offset = (-raw.ctypes.data) % ALIGNMENT
+    offset = -raw.__array_interface__["data"][0] % ALIGNMENT
     return raw[offset:offset + nbytes]
 
 
