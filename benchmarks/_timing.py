@@ -236,11 +236,13 @@ def with_backend(choice, call):
 
 
 def both_backends_vs_torch(ours: Callable[[], object], theirs: Callable[[], object],
-                           repeats: int):
+                           repeats: int, **blocks):
     """``(convnet as installed, convnet with CONVNET_BACKEND=numpy, torch, ratio, numpy
-    ratio)``: seconds and convnet/torch ratios, each pair timed by :func:`paired_times`."""
-    (default, other), ratio = paired_times([ours, theirs], repeats)
-    (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs], repeats)
+    ratio)``: seconds and convnet/torch ratios, each pair timed by :func:`paired_times`
+    (``blocks``: its ``warmup`` and ``block``)."""
+    (default, other), ratio = paired_times([ours, theirs], repeats, **blocks)
+    (numpy_only, _), numpy_ratio = paired_times([with_backend("numpy", ours), theirs], repeats,
+                                                **blocks)
     return default, numpy_only, other, ratio, numpy_ratio
 
 
