@@ -44,9 +44,17 @@ ALIGNMENT = 64          # bytes: a cache line, one AVX-512 register
 SMALL = 4096            # bytes below which NumPy's own allocation is used as it is
 
 
+def aligned_bytes(nbytes: int) -> np.ndarray:
+    """A uint8 array of ``nbytes`` starting on a :data:`ALIGNMENT`-byte boundary, whatever
+    its size (oneDNN's own blocked layouts and scratchpads)."""
+    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
+    offset = -raw.__array_interface__["data"][0] % ALIGNMENT
+    return raw[offset:offset + nbytes]
+
+
 def aligned_empty(shape, dtype=np.float32) -> np.ndarray:
     """An uninitialised C-contiguous array of ``shape`` whose data starts on a
-    :data:`ALIGNMENT`-byte boundary."""
+    :data:`ALIGNMENT`-byte boundary (NumPy's own array below :data:`SMALL` bytes)."""
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape) if np.iterable(shape) else (int(shape),)
     nbytes = dtype.itemsize
@@ -54,9 +62,7 @@ def aligned_empty(shape, dtype=np.float32) -> np.ndarray:
         nbytes *= n
     if nbytes < SMALL:
         return np.empty(shape, dtype)
-    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
-    offset = -raw.__array_interface__["data"][0] % ALIGNMENT
-    return raw[offset:offset + nbytes].view(dtype).reshape(shape)
+    return aligned_bytes(nbytes).view(dtype).reshape(shape)
 
 
 def aligned_empty_like(x: np.ndarray, dtype=None) -> np.ndarray:

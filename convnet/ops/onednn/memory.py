@@ -19,7 +19,8 @@ import ctypes
 
 import numpy as np
 
-from ..layout import ALIGNMENT, aligned_contiguous, aligned_empty, to_first, to_last
+from ..layout import aligned_bytes as aligned_buffer  # noqa: F401 (the backends' name)
+from ..layout import aligned_contiguous, aligned_empty, to_first, to_last
 from . import library as L
 
 
@@ -90,13 +91,6 @@ def md_equal(a, b) -> bool:
 def query_md(pd, what: str) -> L.handle:
     """The descriptor ``what`` ('src', 'weights', 'dst', 'diff_src', ...) a primitive chose."""
     return L.lib().dnnl_primitive_desc_query_md(pd, L.QUERY[what], 0)
-
-
-def aligned_buffer(nbytes: int) -> np.ndarray:
-    """A uint8 array of ``nbytes`` starting on a 64-byte boundary."""
-    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
-    offset = -raw.__array_interface__["data"][0] % ALIGNMENT
-    return raw[offset:offset + nbytes]
 
 
 class Memory:
