@@ -116,6 +116,14 @@ def _owned_copy(array: np.ndarray) -> np.ndarray:
             return array        # (the references: the view's, `base`, the call's)
     return array.copy(order="K")
 
+
+def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b``, two gradients of one tensor: large same-layout arrays on both cores."""
+    from .ops.elementwise_kernels import add
+    total = add(a, b)
+    return a + b if total is None else total
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -329,7 +337,7 @@ class Tensor:
                 if parent_grad is None or parent is None:
                     continue
                 key = id(parent)
-                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+                grads[key] = parent_grad if key not in grads else _sum(grads[key], parent_grad)
             parent_grads = parent_grad = None     # the dict holds them alone (see _owned_copy)
         while _end_of_backward:
             _end_of_backward.pop(0)()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import activation as act
+from .ops import elementwise_kernels
 from . import dtypes
 from .errors import DimensionError, ShapeError
 from .tensor import Tensor, as_array, record
@@ -96,7 +97,8 @@ def add(a, b, alpha=1) -> Tensor:
     x, y = _operands(a, b)
     if alpha != 1:
         y = y * np.asarray(alpha, dtype=y.dtype)
-    return record(x + y, (a, b), lambda g: (
+    total = elementwise_kernels.add(x, y)        # large same-layout arrays: on both cores
+    return record(x + y if total is None else total, (a, b), lambda g: (
         _cast_back(unbroadcast(g, x.shape), a),
         _cast_back(unbroadcast(g if alpha == 1 else g * alpha, y.shape), b)), saved=())
 

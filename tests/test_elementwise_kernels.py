@@ -70,3 +70,48 @@ def test_select_with_a_mask_in_another_layout_equals_np_where():
     np.testing.assert_array_equal(out, expected)
     assert np.array_equal(np.signbit(out), np.signbit(expected))
     assert out.strides == values.strides
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_add_is_numpys_add_in_the_same_memory_order(dtype):
+    """elementwise_kernels.add (residual sums, gradient accumulation): the same IEEE sums as
+    NumPy (NaN, inf - inf, -0.0 + -0.0), in the operands' memory order, 64-byte aligned;
+    None where it does not apply, so the caller falls back on NumPy."""
+    from convnet.ops.elementwise_kernels import MIN_ADD_SIZE, add
+    rng = np.random.default_rng(1)
+    shape = (4, 16, 33, 32)
+    assert np.prod(shape) >= MIN_ADD_SIZE
+    a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    a.flat[:5], b.flat[:5] = [np.nan, np.inf, np.inf, -0.0, 1e38], [1, -np.inf, 1, -0.0, 1e38]
+    for name, x in layouts(a):
+        if name == "sliced":
+            continue
+        y = dict(layouts(b))[name]
+        with np.errstate(invalid="ignore", over="ignore"):
+            got = add(x, y)
+            expected = x + y
+        assert got.strides == expected.strides and got.ctypes.data % 64 == 0, name
+        np.testing.assert_array_equal(got, expected)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
+    sliced_a, sliced_b = dict(layouts(a))["sliced"], dict(layouts(b))["sliced"]
+    channels_last_b = dict(layouts(b))["channels_last"]
+    assert add(a, channels_last_b) is None                      # two memory orders
+    assert add(a, b[:1]) is None                                # broadcasting
+    assert add(a, b.astype(np.float64 if dtype == np.float32 else np.float32)) is None
+    assert add(a[:1, :1], b[:1, :1]) is None                    # small
+    assert add(sliced_a, sliced_b) is None                      # not dense
+
+
+def test_tensor_addition_and_gradient_accumulation_use_it():
+    """A residual block's sum and the gradient of a tensor used twice, through the Tensor
+    API: the same values as NumPy's, channels-last kept."""
+    import convnet
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 32, 16, 16)).astype(np.float32)
+    channels_last = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    t = convnet.from_numpy(channels_last).requires_grad_(True)
+    y = t * 2.0 + t                                   # t is used twice
+    np.testing.assert_array_equal(y.data, channels_last * np.float32(2.0) + channels_last)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    y.backward(g)
+    np.testing.assert_array_equal(t.grad, g * np.float32(2.0) + g)

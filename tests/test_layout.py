@@ -81,3 +81,13 @@ def test_layer_outputs_and_input_gradients_are_aligned(name):
         y.backward(np.ones(y.shape, np.float32))
         assert address(y.data) % ALIGNMENT == 0, f"{name}: output"
         assert address(t.grad) % ALIGNMENT == 0, f"{name}: input gradient"
+
+
+def test_constant_padding_keeps_the_memory_order():
+    """F.pad of a channels-last tensor (ResNet's option-A shortcut pads channels) stays
+    channels-last, so the residual sum that follows adds two arrays of one layout."""
+    x = np.random.default_rng(3).standard_normal((4, 16, 12, 12)).astype(np.float32)
+    channels_last = to_first(np.ascontiguousarray(to_last(x)))[:, :, ::2, ::2]
+    y = F.pad(convnet.from_numpy(channels_last), (0, 0, 0, 0, 8, 8))
+    np.testing.assert_array_equal(y.data, np.pad(channels_last, ((0, 0), (8, 8), (0, 0), (0, 0))))
+    assert to_last(y.data).flags.c_contiguous

@@ -65,14 +65,16 @@ def aligned_empty(shape, dtype=np.float32) -> np.ndarray:
     return aligned_bytes(nbytes).view(dtype).reshape(shape)
 
 
-def aligned_empty_like(x: np.ndarray, dtype=None) -> np.ndarray:
-    """:func:`aligned_empty` with ``x``'s shape in ``x``'s memory order (as
-    ``np.empty_like``: a channels-last ``x`` gives a channels-last array)."""
+def aligned_empty_like(x: np.ndarray, dtype=None, shape=None) -> np.ndarray:
+    """:func:`aligned_empty` with ``x``'s shape (or ``shape``, of as many dims) in ``x``'s
+    memory order (as ``np.empty_like``: a channels-last ``x`` gives a channels-last
+    array, so does a strided view of one)."""
     dtype = x.dtype if dtype is None else np.dtype(dtype)
+    shape = x.shape if shape is None else tuple(shape)
     if x.flags.c_contiguous:
-        return aligned_empty(x.shape, dtype)
+        return aligned_empty(shape, dtype)
     order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
-    buffer = aligned_empty(tuple(x.shape[axis] for axis in order), dtype)
+    buffer = aligned_empty(tuple(shape[axis] for axis in order), dtype)
     return buffer.transpose(np.argsort(order))
 
 

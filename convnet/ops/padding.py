@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layout import aligned_empty_like
+
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric")
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap",
                "symmetric": "symmetric"}
@@ -54,7 +56,7 @@ def pad(x: np.ndarray, pairs: Pairs, mode: str = "zeros", value: float = 0.0) ->
     leading = x.ndim - len(pairs)
     if mode == "zeros":
         shape = x.shape[:leading] + tuple(n + b + a for n, (b, a) in zip(x.shape[leading:], pairs))
-        out = np.empty(shape, dtype=x.dtype)
+        out = aligned_empty_like(x, shape=shape)     # x's memory order (channels-last stays)
         fill_border(out, pairs, value)
         out[interior(x.shape, pairs)] = x
         return out
