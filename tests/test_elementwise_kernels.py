@@ -115,3 +115,20 @@ def test_tensor_addition_and_gradient_accumulation_use_it():
     g = rng.standard_normal(x.shape).astype(np.float32)
     y.backward(g)
     np.testing.assert_array_equal(t.grad, g * np.float32(2.0) + g)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_in_place_is_numpys_maximum(dtype):
+    """The fused inference path's ReLU: exactly np.maximum(x, 0) (NaN kept, -0.0 -> 0.0,
+    inf kept) in every layout, written into the array itself."""
+    from convnet.ops.elementwise_kernels import relu_in_place
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((4, 16, 33, 32)).astype(dtype)
+    values.flat[:5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    for name, v in layouts(values):
+        expected = np.maximum(v, 0)
+        work = v.copy(order="K") if name != "sliced" else np.repeat(v, 2, axis=-1)[..., ::2]
+        out = relu_in_place(work)
+        assert out is work, name
+        np.testing.assert_array_equal(out, expected)
+        assert not np.signbit(out).any(), name

@@ -46,6 +46,29 @@ def _relu_py(values, out, passes):
 _relu = njit(cache=True, nogil=True)(_relu_py)
 
 
+def _relu_in_place_py(values):
+    zero = values.dtype.type(0)
+    for i in range(values.size):
+        value = values[i]
+        values[i] = value if (value > zero or value != value) else zero
+
+
+_relu_in_place = njit(cache=True, nogil=True)(_relu_in_place_py)
+
+
+def relu_in_place(values: np.ndarray) -> np.ndarray:
+    """``np.maximum(values, 0, out=values)`` (NaN kept, -0.0 -> 0.0), split between the
+    batch threads for a dense float array; NumPy's own for anything else. Returns
+    ``values``."""
+    if values.dtype in _FLOATS and values.size >= MIN_ADD_SIZE:
+        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
+        flat = _flat_in_memory_order(values, axes)
+        if flat is not None:
+            _in_parts(lambda lo, hi: _relu_in_place(flat[lo:hi]), values.size)
+            return values
+    return np.maximum(values, 0, out=values)
+
+
 def _add_py(a, b, out):
     for i in range(a.size):
         out[i] = a[i] + b[i]
