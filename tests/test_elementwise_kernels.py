@@ -132,3 +132,20 @@ def test_relu_in_place_is_numpys_maximum(dtype):
         assert out is work, name
         np.testing.assert_array_equal(out, expected)
         assert not np.signbit(out).any(), name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_in_place_is_numpys_clip(dtype):
+    """The fused inference path's ReLU6: exactly np.clip(x, 0, 6) (NaN kept, -0.0 kept,
+    +-inf clipped) in every layout, written into the array itself."""
+    from convnet.ops.elementwise_kernels import clip_in_place
+    rng = np.random.default_rng(5)
+    values = (rng.standard_normal((4, 16, 33, 32)) * 5).astype(dtype)
+    values.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 6.0]
+    for name, v in layouts(values):
+        expected = np.clip(v, 0, 6)
+        work = v.copy(order="K") if name != "sliced" else np.repeat(v, 2, axis=-1)[..., ::2]
+        out = clip_in_place(work, 0, 6)
+        assert out is work, name
+        np.testing.assert_array_equal(out, expected)
+        assert np.array_equal(np.signbit(out), np.signbit(expected)), name

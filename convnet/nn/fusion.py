@@ -60,7 +60,7 @@ from ..grad_mode import is_grad_enabled
 from ..ops import batch_norm_onednn
 from ..ops.conv import onednn_fused
 from ..ops.conv.spec import conv_spec
-from ..ops.elementwise_kernels import relu_in_place
+from ..ops.elementwise_kernels import clip_in_place, relu_in_place
 from ..ops.onednn import library as L
 from ..tensor import Tensor, record
 from . import activation as act
@@ -91,14 +91,14 @@ def fusion_disabled():
 
 def _activate_in_place(activation, out):
     """``activation(out)`` for a fused result ``out`` that nothing else holds: ReLU and ReLU6
-    overwrite it (ReLU as one compiled pass on both cores, ReLU6 by NumPy's clip; both keep
-    NaN, as PyTorch), other activations run as modules."""
+    overwrite it (each as one compiled pass on both cores, keeping NaN as PyTorch does),
+    other activations run as modules."""
     kind = type(activation)
     if kind is act.ReLU and _hookless(activation):
         relu_in_place(out.data)
         return out
     if kind is more.ReLU6 and _hookless(activation):
-        np.clip(out.data, 0, 6, out=out.data)
+        clip_in_place(out.data, 0, 6)
         return out
     return activation(out)
 

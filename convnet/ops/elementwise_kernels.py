@@ -69,6 +69,29 @@ def relu_in_place(values: np.ndarray) -> np.ndarray:
     return np.maximum(values, 0, out=values)
 
 
+def _clip_in_place_py(values, low, high):
+    for i in range(values.size):
+        value = values[i]
+        values[i] = low if value < low else (high if value > high else value)   # NaN stays
+
+
+_clip_in_place = njit(cache=True, nogil=True)(_clip_in_place_py)
+
+
+def clip_in_place(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``np.clip(values, low, high, out=values)`` (NaN kept, -0.0 kept), split between the
+    batch threads for a dense float array; NumPy's own for anything else. Returns
+    ``values``."""
+    if values.dtype in _FLOATS and values.size >= MIN_ADD_SIZE:
+        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
+        flat = _flat_in_memory_order(values, axes)
+        if flat is not None:
+            low, high = values.dtype.type(low), values.dtype.type(high)
+            _in_parts(lambda lo, hi: _clip_in_place(flat[lo:hi], low, high), values.size)
+            return values
+    return np.clip(values, low, high, out=values)
+
+
 def _add_py(a, b, out):
     for i in range(a.size):
         out[i] = a[i] + b[i]
