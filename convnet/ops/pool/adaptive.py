@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ..onednn.memory import empty_in_layout
+from .global_mean import global_mean
 
 
 def adaptive_windows(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +108,9 @@ def adaptive_avg_forward(x: np.ndarray, out_sizes) -> np.ndarray:
     """Window means (N, C, *out). Global pooling (every output size 1, the end of most
     networks and every squeeze-and-excitation block) is one reduction, summed in float64."""
     if _global(x.shape, out_sizes):
+        mean = global_mean(x)                  # channels-last memory: one compiled pass
+        if mean is not None:
+            return mean
         axes = tuple(range(2, x.ndim))
         return x.mean(axis=axes, keepdims=True, dtype=np.float64).astype(x.dtype, copy=False)
     windows, _, mask = _windows(x, out_sizes)
