@@ -117,8 +117,15 @@ def sub(a, b, alpha=1) -> Tensor:
 
 def mul(a, b) -> Tensor:
     x, y = _operands(a, b)
-    return record(x * y, (a, b), lambda g: (_cast_back(unbroadcast(g * y, x.shape), a),
-                                            _cast_back(unbroadcast(g * x, y.shape), b)))
+    product = elementwise_kernels.scale_channels(x, y)   # a channel gate on channels-last
+    return record(x * y if product is None else product, (a, b), lambda g: (
+        _cast_back(unbroadcast(_times(g, y), x.shape), a),
+        _cast_back(unbroadcast(_times(g, x), y.shape), b)))
+
+
+def _times(g: np.ndarray, other: np.ndarray) -> np.ndarray:
+    product = elementwise_kernels.scale_channels(g, other)
+    return g * other if product is None else product
 
 
 def div(a, b, rounding_mode=None) -> Tensor:

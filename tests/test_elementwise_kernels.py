@@ -149,3 +149,43 @@ def test_clip_in_place_is_numpys_clip(dtype):
         assert out is work, name
         np.testing.assert_array_equal(out, expected)
         assert np.array_equal(np.signbit(out), np.signbit(expected)), name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_gates_are_numpys_products(dtype):
+    """scale_channels (a squeeze-and-excitation gate on channels-last memory): the same
+    products as NumPy's broadcast ``*`` (NaN, inf * 0), in either operand order, the
+    result channels-last; None for what it does not take."""
+    from convnet.ops.elementwise_kernels import scale_channels
+    rng = np.random.default_rng(6)
+    x = dict(layouts(rng.standard_normal((4, 24, 26, 27)).astype(dtype)))["channels_last"]
+    gate = rng.random((4, 24, 1, 1)).astype(dtype)
+    x[0, 0, 0, :3], gate[1, 2] = [np.nan, np.inf, -np.inf], 0.0
+    x[1, 2, 0, 0] = np.inf                                    # inf * 0 = NaN
+    with np.errstate(invalid="ignore"):
+        for got, expected in ((scale_channels(x, gate), x * gate),
+                              (scale_channels(gate, x), gate * x)):
+            np.testing.assert_array_equal(got, expected)
+            assert np.moveaxis(got, 1, -1).flags.c_contiguous and got.ctypes.data % 64 == 0
+    assert scale_channels(np.ascontiguousarray(x), gate) is None        # row-major
+    assert scale_channels(x, gate.astype(np.float16)) is None           # mixed dtypes
+    assert scale_channels(x, gate[:, :, :, :1].repeat(2, axis=3)) is None   # not a gate
+    assert scale_channels(x[:1, :1], gate[:1, :1]) is None               # small
+    assert scale_channels(x, x) is None
+
+
+def test_a_gated_product_through_tensors_matches_torch():
+    import convnet
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
+    rng = np.random.default_rng(7)
+    x = dict(layouts(rng.standard_normal((8, 32, 16, 16)).astype(np.float32)))["channels_last"]
+    gate = rng.random((8, 32, 1, 1)).astype(np.float32)
+    xc, gc = (convnet.from_numpy(a).requires_grad_(True) for a in (x, gate))
+    xt, gt = (torch.from_numpy(a.copy()).requires_grad_(True) for a in (x, gate))
+    y, yt = gc * xc, gt * xt
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(xc.grad, xt.grad.numpy())
+    np.testing.assert_allclose(gc.grad, gt.grad.numpy(), rtol=1e-5, atol=1e-5)

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .batch_threads import ONE_PASS, run_parts, split
-from .layout import aligned_empty_like
+from .layout import aligned_empty_like, to_first, to_last
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -90,6 +90,38 @@ def clip_in_place(values: np.ndarray, low: float, high: float) -> np.ndarray:
             _in_parts(lambda lo, hi: _clip_in_place(flat[lo:hi], low, high), values.size)
             return values
     return np.clip(values, low, high, out=values)
+
+
+@njit(cache=True, nogil=True)
+def _scale_rows(x, scale, out):
+    """x (N, R, C) * scale (N, C) -> out (N, R, C)."""
+    images, rows, channels = x.shape
+    for i in range(images):
+        for j in range(rows):
+            for k in range(channels):
+                out[i, j, k] = x[i, j, k] * scale[i, k]
+
+
+def scale_channels(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``a * b`` where one operand is an (N, C, *spatial) float array in channels-last
+    memory and the other one value per image and channel, (N, C, 1, ...) of the same
+    dtype (a squeeze-and-excitation block's gate): one compiled pass split between the
+    batch threads, channels-last and 64-byte aligned; None for anything else (NumPy's
+    ``*``). The same IEEE products as NumPy's."""
+    x, gate = (a, b) if a.ndim and a.shape[2:] != (1,) * (a.ndim - 2) else (b, a)
+    if (x.ndim < 3 or x.dtype not in _FLOATS or gate.dtype != x.dtype or x.size < MIN_ADD_SIZE
+            or gate.shape != x.shape[:2] + (1,) * (x.ndim - 2)):
+        return None
+    rows = to_last(x)
+    if not rows.flags.c_contiguous:
+        return None
+    batch, channels = x.shape[:2]
+    rows = rows.reshape(batch, -1, channels)
+    scale = np.ascontiguousarray(gate.reshape(batch, channels))
+    out = aligned_empty_like(rows)
+    run_parts(lambda lo, hi: _scale_rows(rows[lo:hi], scale[lo:hi], out[lo:hi]),
+              split(batch, x.size))
+    return to_first(out.reshape((batch,) + x.shape[2:] + (channels,)))
 
 
 def _add_py(a, b, out):
