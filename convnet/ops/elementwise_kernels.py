@@ -6,6 +6,13 @@ docs/performance.md). ``a * mask`` is not the same (NaN or inf
 times 0 is NaN, and -x * 0 is -0.0). :func:`select_or_zero` compiles the selection
 branch-free and returns exactly what ``np.where`` returns, in the memory order of ``a``.
 
+The other kernels do in one pass on both cores (the batch threads) what NumPy does in one
+thread, with NumPy's exact values: a ReLU with its mask, ReLU and ReLU6 in place (after a
+fused convolution), the sum of two same-layout arrays (a residual sum, two gradients of one
+tensor) and a per-channel gate on channels-last memory (squeeze-and-excitation). Each
+returns None (or falls back on NumPy) for what it does not take: small arrays, mixed layouts
+or dtypes, broadcasting.
+
 Example:
     >>> import numpy as np
     >>> select_or_zero(np.array([[1., np.nan], [-2., 3.]]), np.array([[True, False], [False, True]]))
@@ -23,6 +30,7 @@ from .batch_threads import ONE_PASS, run_parts, split
 from .layout import aligned_empty_like, to_first, to_last
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+MIN_ADD_SIZE = 1 << 16      # values below which NumPy's own pass is as quick
 
 
 def _select_py(values, mask, out):
@@ -46,6 +54,14 @@ def _relu_py(values, out, passes):
 _relu = njit(cache=True, nogil=True)(_relu_py)
 
 
+def _large_flat(values: np.ndarray) -> np.ndarray | None:
+    """A dense float array of at least :data:`MIN_ADD_SIZE` values as one flat view in its
+    memory order (for the in-place kernels); None otherwise."""
+    if values.dtype not in _FLOATS or values.size < MIN_ADD_SIZE:
+        return None
+    return _flat_in_memory_order(values, _memory_order(values))
+
+
 def _relu_in_place_py(values):
     zero = values.dtype.type(0)
     for i in range(values.size):
@@ -60,13 +76,11 @@ def relu_in_place(values: np.ndarray) -> np.ndarray:
     """``np.maximum(values, 0, out=values)`` (NaN kept, -0.0 -> 0.0), split between the
     batch threads for a dense float array; NumPy's own for anything else. Returns
     ``values``."""
-    if values.dtype in _FLOATS and values.size >= MIN_ADD_SIZE:
-        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
-        flat = _flat_in_memory_order(values, axes)
-        if flat is not None:
-            _in_parts(lambda lo, hi: _relu_in_place(flat[lo:hi]), values.size)
-            return values
-    return np.maximum(values, 0, out=values)
+    flat = _large_flat(values)
+    if flat is None:
+        return np.maximum(values, 0, out=values)
+    _in_parts(lambda lo, hi: _relu_in_place(flat[lo:hi]), values.size)
+    return values
 
 
 def _clip_in_place_py(values, low, high):
@@ -82,14 +96,12 @@ def clip_in_place(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``np.clip(values, low, high, out=values)`` (NaN kept, -0.0 kept), split between the
     batch threads for a dense float array; NumPy's own for anything else. Returns
     ``values``."""
-    if values.dtype in _FLOATS and values.size >= MIN_ADD_SIZE:
-        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
-        flat = _flat_in_memory_order(values, axes)
-        if flat is not None:
-            low, high = values.dtype.type(low), values.dtype.type(high)
-            _in_parts(lambda lo, hi: _clip_in_place(flat[lo:hi], low, high), values.size)
-            return values
-    return np.clip(values, low, high, out=values)
+    flat = _large_flat(values)
+    if flat is None:
+        return np.clip(values, low, high, out=values)
+    low, high = values.dtype.type(low), values.dtype.type(high)
+    _in_parts(lambda lo, hi: _clip_in_place(flat[lo:hi], low, high), values.size)
+    return values
 
 
 @njit(cache=True, nogil=True)
@@ -131,7 +143,6 @@ def _add_py(a, b, out):
 
 _add = njit(cache=True, nogil=True)(_add_py)
 
-MIN_ADD_SIZE = 1 << 16      # values below which NumPy's own add is as quick
 
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -142,7 +153,7 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     if (a.shape != b.shape or a.dtype != b.dtype or a.dtype not in _FLOATS
             or a.size < MIN_ADD_SIZE):
         return None
-    axes = tuple(np.argsort([-abs(s) for s in a.strides], kind="stable"))
+    axes = _memory_order(a)
     flat_a, flat_b = _flat_in_memory_order(a, axes), _flat_in_memory_order(b, axes)
     if flat_a is None or flat_b is None:
         return None
@@ -167,6 +178,11 @@ def _select_4d_py(values, mask, out):
 _select_4d = njit(cache=True, nogil=True)(_select_4d_py)
 
 
+def _memory_order(array: np.ndarray) -> tuple:
+    """The axes of ``array`` from the largest stride to the smallest (ties in axis order)."""
+    return tuple(np.argsort([-abs(s) for s in array.strides], kind="stable"))
+
+
 def _flat_in_memory_order(array: np.ndarray, axes) -> np.ndarray | None:
     """``array`` transposed by ``axes`` and flattened, if that is a view; else None."""
     moved = array.transpose(axes)
@@ -177,7 +193,7 @@ def select_or_zero(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``np.where(mask, values, 0)`` with the dtype and memory layout of ``values``
     (``mask`` boolean, same shape)."""
     if values.size and values.dtype in (np.float32, np.float64):
-        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
+        axes = _memory_order(values)
         flat_values = _flat_in_memory_order(values, axes)
         flat_mask = _flat_in_memory_order(mask, axes)
         if flat_values is not None and flat_mask is not None:
@@ -199,7 +215,7 @@ def relu_and_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(max(values, 0), not values <= 0)`` in one pass, in the memory layout of ``values``
     (NaN stays NaN and its mask is True, as torch's ReLU and its gradient rule)."""
     if values.size and values.dtype in (np.float32, np.float64):
-        axes = tuple(np.argsort([-abs(s) for s in values.strides], kind="stable"))
+        axes = _memory_order(values)
         flat_values = _flat_in_memory_order(values, axes)
         if flat_values is not None:
             out = aligned_empty_like(values)  # same memory order: the masks match up too
