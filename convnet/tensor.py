@@ -34,6 +34,7 @@ import numpy as np
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
                         set_grad_enabled)
 from .grad_mode import state as _mode
+from .ops.elementwise_kernels import add as _add   # two gradients of one tensor
 from .ops.layout import ALIGNMENT
 
 DEFAULT_DTYPE = np.float32
@@ -115,13 +116,6 @@ def _owned_copy(array: np.ndarray) -> np.ndarray:
                 and base.flags.owndata and sys.getrefcount(base) <= 3):   # one (ops.layout)
             return array        # (the references: the view's, `base`, the call's)
     return array.copy(order="K")
-
-
-def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a + b``, two gradients of one tensor: large same-layout arrays on both cores."""
-    from .ops.elementwise_kernels import add
-    total = add(a, b)
-    return a + b if total is None else total
 
 
 class Tensor:
@@ -337,7 +331,7 @@ class Tensor:
                 if parent_grad is None or parent is None:
                     continue
                 key = id(parent)
-                grads[key] = parent_grad if key not in grads else _sum(grads[key], parent_grad)
+                grads[key] = parent_grad if key not in grads else _add(grads[key], parent_grad)
             parent_grads = parent_grad = None     # the dict holds them alone (see _owned_copy)
         while _end_of_backward:
             _end_of_backward.pop(0)()

@@ -97,8 +97,7 @@ def add(a, b, alpha=1) -> Tensor:
     x, y = _operands(a, b)
     if alpha != 1:
         y = y * np.asarray(alpha, dtype=y.dtype)
-    total = elementwise_kernels.add(x, y)        # large same-layout arrays: on both cores
-    return record(x + y if total is None else total, (a, b), lambda g: (
+    return record(elementwise_kernels.add(x, y), (a, b), lambda g: (
         _cast_back(unbroadcast(g, x.shape), a),
         _cast_back(unbroadcast(g if alpha == 1 else g * alpha, y.shape), b)), saved=())
 
@@ -117,15 +116,10 @@ def sub(a, b, alpha=1) -> Tensor:
 
 def mul(a, b) -> Tensor:
     x, y = _operands(a, b)
-    product = elementwise_kernels.scale_channels(x, y)   # a channel gate on channels-last
-    return record(x * y if product is None else product, (a, b), lambda g: (
-        _cast_back(unbroadcast(_times(g, y), x.shape), a),
-        _cast_back(unbroadcast(_times(g, x), y.shape), b)))
-
-
-def _times(g: np.ndarray, other: np.ndarray) -> np.ndarray:
-    product = elementwise_kernels.scale_channels(g, other)
-    return g * other if product is None else product
+    multiply = elementwise_kernels.multiply     # a channel gate on channels-last: compiled
+    return record(multiply(x, y), (a, b), lambda g: (
+        _cast_back(unbroadcast(multiply(g, y), x.shape), a),
+        _cast_back(unbroadcast(multiply(g, x), y.shape), b)))
 
 
 def div(a, b, rounding_mode=None) -> Tensor:

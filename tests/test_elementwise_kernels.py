@@ -76,11 +76,11 @@ def test_select_with_a_mask_in_another_layout_equals_np_where():
 def test_the_compiled_add_is_numpys_add_in_the_same_memory_order(dtype):
     """elementwise_kernels.add (residual sums, gradient accumulation): the same IEEE sums as
     NumPy (NaN, inf - inf, -0.0 + -0.0), in the operands' memory order, 64-byte aligned;
-    None where it does not apply, so the caller falls back on NumPy."""
-    from convnet.ops.elementwise_kernels import MIN_ADD_SIZE, add
+    NumPy's own sum where the compiled pass does not apply."""
+    from convnet.ops.elementwise_kernels import MIN_COMPILED_SIZE, _compiled_sum, add
     rng = np.random.default_rng(1)
     shape = (4, 16, 33, 32)
-    assert np.prod(shape) >= MIN_ADD_SIZE
+    assert np.prod(shape) >= MIN_COMPILED_SIZE
     a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
     a.flat[:5], b.flat[:5] = [np.nan, np.inf, np.inf, -0.0, 1e38], [1, -np.inf, 1, -0.0, 1e38]
     for name, x in layouts(a):
@@ -95,11 +95,15 @@ def test_the_compiled_add_is_numpys_add_in_the_same_memory_order(dtype):
         assert np.array_equal(np.signbit(got), np.signbit(expected))
     sliced_a, sliced_b = dict(layouts(a))["sliced"], dict(layouts(b))["sliced"]
     channels_last_b = dict(layouts(b))["channels_last"]
-    assert add(a, channels_last_b) is None                      # two memory orders
-    assert add(a, b[:1]) is None                                # broadcasting
-    assert add(a, b.astype(np.float64 if dtype == np.float32 else np.float32)) is None
-    assert add(a[:1, :1], b[:1, :1]) is None                    # small
-    assert add(sliced_a, sliced_b) is None                      # not dense
+    other_dtype = b.astype(np.float64 if dtype == np.float32 else np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for x, y in ((a, channels_last_b),                      # two memory orders
+                     (a, b[:1]),                                # broadcasting
+                     (a, other_dtype),                          # mixed dtypes
+                     (a[:1, :1], b[:1, :1]),                    # small
+                     (sliced_a, sliced_b)):                     # not dense
+            assert _compiled_sum(x, y) is None
+            np.testing.assert_array_equal(add(x, y), x + y)
 
 
 def test_tensor_addition_and_gradient_accumulation_use_it():
@@ -153,25 +157,27 @@ def test_clip_in_place_is_numpys_clip(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_channel_gates_are_numpys_products(dtype):
-    """scale_channels (a squeeze-and-excitation gate on channels-last memory): the same
-    products as NumPy's broadcast ``*`` (NaN, inf * 0), in either operand order, the
-    result channels-last; None for what it does not take."""
-    from convnet.ops.elementwise_kernels import scale_channels
+    """multiply's compiled case (a squeeze-and-excitation gate on channels-last memory):
+    the same products as NumPy's broadcast ``*`` (NaN, inf * 0), in either operand order,
+    the result channels-last; NumPy's own product for what it does not take."""
+    from convnet.ops.elementwise_kernels import _gated_product, multiply
     rng = np.random.default_rng(6)
     x = dict(layouts(rng.standard_normal((4, 24, 26, 27)).astype(dtype)))["channels_last"]
     gate = rng.random((4, 24, 1, 1)).astype(dtype)
     x[0, 0, 0, :3], gate[1, 2] = [np.nan, np.inf, -np.inf], 0.0
     x[1, 2, 0, 0] = np.inf                                    # inf * 0 = NaN
     with np.errstate(invalid="ignore"):
-        for got, expected in ((scale_channels(x, gate), x * gate),
-                              (scale_channels(gate, x), gate * x)):
+        for got, expected in ((multiply(x, gate), x * gate), (multiply(gate, x), gate * x)):
             np.testing.assert_array_equal(got, expected)
             assert np.moveaxis(got, 1, -1).flags.c_contiguous and got.ctypes.data % 64 == 0
-    assert scale_channels(np.ascontiguousarray(x), gate) is None        # row-major
-    assert scale_channels(x, gate.astype(np.float16)) is None           # mixed dtypes
-    assert scale_channels(x, gate[:, :, :, :1].repeat(2, axis=3)) is None   # not a gate
-    assert scale_channels(x[:1, :1], gate[:1, :1]) is None               # small
-    assert scale_channels(x, x) is None
+    with np.errstate(invalid="ignore"):
+        for y, z in ((np.ascontiguousarray(x), gate),               # row-major
+                     (x, gate.astype(np.float16)),                  # mixed dtypes
+                     (x, gate[:1]),                                 # one gate for all images
+                     (x[:1, :1], gate[:1, :1]),                     # small
+                     (x, x)):
+            assert _gated_product(y, z) is None
+            np.testing.assert_array_equal(multiply(y, z), y * z)
 
 
 def test_a_gated_product_through_tensors_matches_torch():

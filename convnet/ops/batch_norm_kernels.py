@@ -22,15 +22,15 @@ import numpy as np
 from numba import njit
 
 from .batch_threads import ONE_PASS, run_parts, split
-from .layout import to_last
+from .layout import channels_last_rows
 
 __all__ = ["rows_view", "column_stats", "normalise", "backward_sums", "backward_input"]
 
 
 def rows_view(x: np.ndarray) -> np.ndarray | None:
     """``x`` (N, C, *spatial) as an (M, C) matrix view when it is channels-last; else None."""
-    moved = to_last(x)
-    return moved.reshape(-1, x.shape[1]) if moved.flags.c_contiguous else None
+    rows = channels_last_rows(x)
+    return None if rows is None else rows.reshape(-1, x.shape[1])
 
 
 @njit(cache=True, nogil=True)

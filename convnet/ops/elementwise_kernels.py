@@ -10,8 +10,8 @@ The other kernels do in one pass on both cores (the batch threads) what NumPy do
 thread, with NumPy's exact values: a ReLU with its mask, ReLU and ReLU6 in place (after a
 fused convolution), the sum of two same-layout arrays (a residual sum, two gradients of one
 tensor) and a per-channel gate on channels-last memory (squeeze-and-excitation). Each
-returns None (or falls back on NumPy) for what it does not take: small arrays, mixed layouts
-or dtypes, broadcasting.
+falls back on NumPy for what it does not take: small arrays, mixed layouts or dtypes,
+broadcasting.
 
 Example:
     >>> import numpy as np
@@ -27,10 +27,10 @@ import numpy as np
 from numba import njit
 
 from .batch_threads import ONE_PASS, run_parts, split
-from .layout import aligned_empty_like, to_first, to_last
+from .layout import aligned_empty_like, channels_last_rows, to_first
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-MIN_ADD_SIZE = 1 << 16      # values below which NumPy's own pass is as quick
+MIN_COMPILED_SIZE = 1 << 16   # values below which NumPy's own pass is as quick
 
 
 def _select_py(values, mask, out):
@@ -55,9 +55,9 @@ _relu = njit(cache=True, nogil=True)(_relu_py)
 
 
 def _large_flat(values: np.ndarray) -> np.ndarray | None:
-    """A dense float array of at least :data:`MIN_ADD_SIZE` values as one flat view in its
+    """A dense float array of at least :data:`MIN_COMPILED_SIZE` values as one flat view in its
     memory order (for the in-place kernels); None otherwise."""
-    if values.dtype not in _FLOATS or values.size < MIN_ADD_SIZE:
+    if values.dtype not in _FLOATS or values.size < MIN_COMPILED_SIZE:
         return None
     return _flat_in_memory_order(values, _memory_order(values))
 
@@ -114,21 +114,26 @@ def _scale_rows(x, scale, out):
                 out[i, j, k] = x[i, j, k] * scale[i, k]
 
 
-def scale_channels(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """``a * b`` where one operand is an (N, C, *spatial) float array in channels-last
+def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * b``; where one operand is an (N, C, *spatial) float array in channels-last
     memory and the other one value per image and channel, (N, C, 1, ...) of the same
-    dtype (a squeeze-and-excitation block's gate): one compiled pass split between the
-    batch threads, channels-last and 64-byte aligned; None for anything else (NumPy's
-    ``*``). The same IEEE products as NumPy's."""
+    dtype (a squeeze-and-excitation block's gate), one compiled pass split between the
+    batch threads, channels-last and 64-byte aligned; NumPy's ``*`` for anything else.
+    The same IEEE products either way."""
+    product = _gated_product(a, b)
+    return a * b if product is None else product
+
+
+def _gated_product(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """:func:`multiply`'s compiled case, or None where it does not apply."""
     x, gate = (a, b) if a.ndim and a.shape[2:] != (1,) * (a.ndim - 2) else (b, a)
-    if (x.ndim < 3 or x.dtype not in _FLOATS or gate.dtype != x.dtype or x.size < MIN_ADD_SIZE
-            or gate.shape != x.shape[:2] + (1,) * (x.ndim - 2)):
+    if (x.ndim < 3 or x.dtype not in _FLOATS or gate.dtype != x.dtype
+            or x.size < MIN_COMPILED_SIZE or gate.shape != x.shape[:2] + (1,) * (x.ndim - 2)):
         return None
-    rows = to_last(x)
-    if not rows.flags.c_contiguous:
+    rows = channels_last_rows(x)
+    if rows is None:
         return None
     batch, channels = x.shape[:2]
-    rows = rows.reshape(batch, -1, channels)
     scale = np.ascontiguousarray(gate.reshape(batch, channels))
     out = aligned_empty_like(rows)
     run_parts(lambda lo, hi: _scale_rows(rows[lo:hi], scale[lo:hi], out[lo:hi]),
@@ -144,14 +149,19 @@ def _add_py(a, b, out):
 _add = njit(cache=True, nogil=True)(_add_py)
 
 
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b``; for float arrays of one shape, dtype and memory order (a residual sum, two
+    gradients of one tensor) one compiled pass split between the batch threads, in that
+    memory order on a 64-byte boundary; NumPy's ``+`` for anything else (broadcasting,
+    mixed layouts, small arrays). The same IEEE sums either way."""
+    total = _compiled_sum(a, b)
+    return a + b if total is None else total
 
-def add(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """``a + b`` for float arrays of one shape, dtype and memory order (a residual sum, two
-    gradients of one tensor), split between the batch threads, in that memory order on a
-    64-byte boundary; None for anything else (broadcasting, mixed layouts, small arrays),
-    which NumPy's ``+`` handles. The same IEEE sums as NumPy's."""
+
+def _compiled_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """:func:`add`'s compiled case, or None where it does not apply."""
     if (a.shape != b.shape or a.dtype != b.dtype or a.dtype not in _FLOATS
-            or a.size < MIN_ADD_SIZE):
+            or a.size < MIN_COMPILED_SIZE):
         return None
     axes = _memory_order(a)
     flat_a, flat_b = _flat_in_memory_order(a, axes), _flat_in_memory_order(b, axes)

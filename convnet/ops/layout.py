@@ -40,6 +40,15 @@ def to_first(x: np.ndarray) -> np.ndarray:
     return x.transpose(_FIRST[x.ndim])
 
 
+def channels_last_rows(x: np.ndarray) -> np.ndarray | None:
+    """``x`` (N, C, *spatial) in channels-last memory as an (N, positions, C) view: each
+    image a matrix with one row per position; None when x is not channels-last memory."""
+    moved = to_last(x)
+    if not moved.flags.c_contiguous:
+        return None
+    return moved.reshape(x.shape[0], -1, x.shape[1])
+
+
 ALIGNMENT = 64          # bytes: a cache line, one AVX-512 register
 SMALL = 4096            # bytes below which NumPy's own allocation is used as it is
 

@@ -16,13 +16,11 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from ..batch_threads import run_parts, split
-from ..layout import to_last
+from ..layout import channels_last_rows
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -47,11 +45,10 @@ def global_mean(x: np.ndarray) -> np.ndarray | None:
     takes those)."""
     if x.dtype not in _FLOATS or x.ndim < 3 or x.size == 0:
         return None
-    moved = to_last(x)
-    if not moved.flags.c_contiguous:
+    rows = channels_last_rows(x)
+    if rows is None:
         return None
     batch, channels = x.shape[:2]
-    rows = moved.reshape(batch, math.prod(x.shape[2:]), channels)
     out = np.empty((batch, channels), x.dtype)
     run_parts(lambda lo, hi: _rows_mean(rows[lo:hi], out[lo:hi]), split(batch, x.size))
     return out.reshape((batch, channels) + (1,) * (x.ndim - 2))
